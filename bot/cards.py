@@ -1,0 +1,160 @@
+"""The triage card as data: everything a SMAT member sees about one comment, loaded in one place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from platforms.types import Platform
+from storage.models import (
+    Account,
+    Author,
+    Classification,
+    Comment,
+    CommentVersion,
+    Decision,
+    ReviewItem,
+)
+
+
+@dataclass(frozen=True)
+class DecisionView:
+    """The latest decision on a card."""
+
+    action: str
+    actor_slack_id: str | None
+    actor_name: str
+    decided_at: datetime
+    reason_code: str | None
+    comment_version: int
+
+
+@dataclass(frozen=True)
+class TriageCard:
+    """One comment in triage, with the classifier's view and any decision taken."""
+
+    review_item_id: int
+    review_version: int
+    status: str
+    platform: Platform
+    account_name: str
+    post_title: str | None
+    permalink: str | None
+    author_name: str
+    author_earlier_comments: int
+    created_at: datetime
+    comment_version: int
+    text: str
+    deleted: bool
+    model_name: str | None
+    scores: dict[str, float]
+    thresholds: dict[str, float]
+    detections: dict[str, list[str]]
+    suggested_action: str
+    reason_code: str | None
+    clause: str | None
+    explanation: str
+    decision: DecisionView | None
+    slack_channel: str | None
+    slack_ts: str | None
+
+    @property
+    def flagged(self) -> bool:
+        """Whether the policy suggested anything but approval."""
+        return self.suggested_action != "approve"
+
+    def top_scores(self, count: int = 3) -> list[tuple[str, float]]:
+        """The highest scores, relative to each label's threshold."""
+        ranked = sorted(
+            self.scores.items(),
+            key=lambda item: item[1] / self.thresholds.get(item[0], 1.0),
+            reverse=True,
+        )
+        return ranked[:count]
+
+
+def load_card(session: Session, review_item_id: int) -> TriageCard:
+    """Load one card by review item id."""
+    cards = load_cards(session, [review_item_id])
+    if not cards:
+        raise LookupError(f"no review item {review_item_id}")
+    return cards[0]
+
+
+def load_cards(session: Session, review_item_ids: list[int] | None = None) -> list[TriageCard]:
+    """Load cards (all pending ones when no ids are given), most urgent and oldest first."""
+    query = (
+        select(ReviewItem, Comment, CommentVersion, Account, Author, Classification)
+        .join(Comment, Comment.id == ReviewItem.comment_id)
+        .join(CommentVersion, CommentVersion.id == ReviewItem.comment_version_id)
+        .join(Account, Account.id == Comment.account_id)
+        .join(Author, Author.id == Comment.author_id)
+        .outerjoin(Classification, Classification.id == ReviewItem.classification_id)
+    )
+    if review_item_ids is None:
+        query = query.where(ReviewItem.status == "pending")
+    else:
+        query = query.where(ReviewItem.id.in_(review_item_ids))
+    query = query.order_by(ReviewItem.priority.desc(), Comment.created_at, ReviewItem.id)
+    cards = []
+    for item, comment, version, account, author, classification in session.execute(query):
+        earlier = session.scalar(
+            select(func.count(Comment.id)).where(
+                Comment.author_id == author.id,
+                Comment.account_id == account.id,
+                Comment.created_at < comment.created_at,
+            )
+        )
+        cards.append(
+            TriageCard(
+                review_item_id=item.id,
+                review_version=item.version,
+                status=item.status,
+                platform=Platform(account.platform),
+                account_name=account.display_name,
+                post_title=comment.post_title,
+                permalink=comment.permalink,
+                author_name=author.display_name,
+                author_earlier_comments=earlier or 0,
+                created_at=comment.created_at,
+                comment_version=version.version,
+                text=version.text,
+                deleted=comment.deleted_at is not None,
+                model_name=classification.model_name if classification else None,
+                scores=dict(classification.scores) if classification else {},
+                thresholds=dict(classification.thresholds) if classification else {},
+                detections=dict(classification.detections) if classification else {},
+                suggested_action=classification.suggested_action if classification else "review",
+                reason_code=classification.reason_code if classification else None,
+                clause=classification.clause if classification else None,
+                explanation=classification.explanation if classification else "Not classified yet.",
+                decision=_latest_decision(session, item.id) if item.status != "pending" else None,
+                slack_channel=item.slack_channel,
+                slack_ts=item.slack_ts,
+            )
+        )
+    return cards
+
+
+def _latest_decision(session: Session, review_item_id: int) -> DecisionView | None:
+    row = session.execute(
+        select(Decision, CommentVersion.version)
+        .join(CommentVersion, CommentVersion.id == Decision.comment_version_id)
+        .where(Decision.review_item_id == review_item_id)
+        .order_by(Decision.id.desc())
+        .limit(1)
+    ).first()
+    if row is None:
+        return None
+    decision, version = row
+    return DecisionView(
+        action=decision.action,
+        actor_slack_id=decision.actor_slack_id,
+        actor_name=decision.actor_name,
+        decided_at=decision.decided_at,
+        reason_code=decision.reason_code,
+        comment_version=version,
+    )

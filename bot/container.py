@@ -1,0 +1,121 @@
+"""The composition root: the one place that builds adapters and services from the settings."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.clock import Clock, system_clock
+from bot.services.canned_responses import seed_canned_responses
+from bot.services.ingest import IngestService
+from bot.services.members import MemberDirectory
+from bot.services.outbox import Handler, OutboxDispatcher
+from bot.services.review import ReviewService
+from bot.services.slack_cards import SlackCardPublisher
+from bot.services.triage import TriageDesk
+from classifiers.base import Classifier
+from classifiers.loading import load_classifier
+from config.settings import SlackSettings, Settings
+from storage import migrate
+from storage.db import make_engine, session_factory
+
+
+def make_web_client(slack: SlackSettings) -> WebClient:
+    """A Slack Web API client for the configured base URL (Slack's, a proxy, or a test fake)."""
+    token = slack.bot_token.get_secret_value() if slack.bot_token else None
+    # Rate limits are not retried here by sleeping: the outbox reschedules the call instead,
+    # so a listener thread is never blocked for Retry-After seconds.
+    return WebClient(
+        token=token,
+        base_url=slack.api_url,
+        timeout=10,
+        retry_handlers=[ConnectionErrorRetryHandler(max_retry_count=2)],
+    )
+
+
+@dataclass
+class Container:
+    """Everything the commands and the Slack app use, built once at start-up."""
+
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    clock: Clock
+    members: MemberDirectory
+    review: ReviewService
+    outbox: OutboxDispatcher
+    desk: TriageDesk
+    slack_client: WebClient | None
+    _classifier: Classifier | None = None
+    _announce: Callable[[str], None] = field(default=print)
+
+    @property
+    def classifier(self) -> Classifier:
+        """The classifier, loaded on first use (loading a model takes seconds and memory)."""
+        if self._classifier is None:
+            detoxify = self.settings.classifier.detoxify
+            self._classifier = load_classifier(
+                self.settings.classifier.backend,
+                detoxify_model=detoxify.model,
+                checkpoint=detoxify.checkpoint,
+                huggingface_config_path=detoxify.huggingface_config_path,
+                checkpoint_sha256=detoxify.checkpoint_sha256,
+                device=detoxify.device,
+                announce=self._announce,
+            )
+        return self._classifier
+
+    def ingest(self) -> IngestService:
+        """The ingest pipeline (loads the classifier)."""
+        return IngestService(self.sessions, self.classifier, self.settings.policy, self.clock)
+
+
+def build(
+    settings: Settings,
+    *,
+    clock: Clock = system_clock,
+    classifier: Classifier | None = None,
+    slack_client: WebClient | None = None,
+    announce: Callable[[str], None] = print,
+    migrate_database: bool = True,
+) -> Container:
+    """Wire the services for these settings; apply migrations and enrol configured members."""
+    engine = make_engine(settings.database_url)
+    if migrate_database:
+        migrate.upgrade(engine)
+    sessions = session_factory(engine)
+    if slack_client is None and settings.slack.configured:
+        slack_client = make_web_client(settings.slack)
+    members = MemberDirectory(sessions, settings, clock)
+    members.enrol_seeds(settings.members)
+    seed_canned_responses(sessions, settings.canned_responses, clock())
+    handlers: dict[str, Handler] = {}
+    if slack_client is not None:
+        publisher = SlackCardPublisher(
+            sessions,
+            slack_client,
+            settings.slack.channels.triage,
+            {code: reason.label for code, reason in settings.policy.reason_codes.items()},
+            settings.council.tz,
+        )
+        handlers["slack.sync_card"] = publisher.sync_card
+    outbox = OutboxDispatcher(sessions, handlers, clock)
+    review = ReviewService(sessions, members, clock)
+    return Container(
+        settings=settings,
+        engine=engine,
+        sessions=sessions,
+        clock=clock,
+        members=members,
+        review=review,
+        outbox=outbox,
+        desk=TriageDesk(review, outbox),
+        slack_client=slack_client,
+        _classifier=classifier,
+        _announce=announce,
+    )

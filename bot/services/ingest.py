@@ -1,0 +1,306 @@
+"""Ingestion: every source's comments take one path — store, classify, queue for triage.
+
+Storing and classifying are separate steps on purpose: model inference must not hold a database
+transaction open, and a crash between the two leaves unclassified versions that the next
+``classify_pending`` picks up, so nothing is lost.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from itertools import islice
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.clock import Clock
+from bot.hashing import content_sha256
+from bot.services.outbox import enqueue
+from classifiers.base import Classifier
+from classifiers.detectors import detect
+from classifiers.policy import SuggestedAction, Suggestion, suggest
+from config.settings import PolicySettings
+from platforms.types import IncomingComment
+from storage.models import (
+    Account,
+    Author,
+    Classification,
+    Comment,
+    CommentVersion,
+    ReviewItem,
+)
+
+log = logging.getLogger(__name__)
+
+STORE_BATCH = 500
+CLASSIFY_BATCH = 64
+
+PRIORITY = {
+    SuggestedAction.ESCALATE: 30,
+    SuggestedAction.HIDE: 20,
+    SuggestedAction.REVIEW: 10,
+    SuggestedAction.APPROVE: 0,
+}
+"""Flagged comments reach Slack first when there is a queue."""
+
+
+@dataclass
+class StoreReport:
+    """What storing a batch of incoming comments did."""
+
+    new: int = 0
+    edited: int = 0
+    unchanged: int = 0
+    new_ids: list[int] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ClassifiedVersion:
+    """One comment version's scores, detections and the policy's suggestion."""
+
+    comment_version_id: int
+    scores: dict[str, float]
+    detections: dict[str, list[str]]
+    suggestion: Suggestion
+
+
+class IngestService:
+    """Stores incoming comments exactly once, classifies new versions and queues their cards."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        classifier: Classifier,
+        policy: PolicySettings,
+        clock: Clock,
+    ) -> None:
+        self._sessions = sessions
+        self._classifier = classifier
+        self._policy = policy
+        self._clock = clock
+
+    def ingest(self, comments: Iterable[IncomingComment]) -> StoreReport:
+        """Store the comments, then classify and queue everything not yet classified."""
+        report = self.store(comments)
+        self.classify_pending()
+        return report
+
+    def store(self, comments: Iterable[IncomingComment]) -> StoreReport:
+        """Store comments (new ones and edits), in batches of one transaction each."""
+        report = StoreReport()
+        iterator = iter(comments)
+        while batch := list(islice(iterator, STORE_BATCH)):
+            with self._sessions.begin() as session:
+                _Batch(session, self._clock).store(batch, report)
+        return report
+
+    def classify_pending(self) -> int:
+        """Classify every current comment version that has no classification yet; return how many."""
+        total = 0
+        while True:
+            with self._sessions() as session:
+                pending = _pending_versions(session, CLASSIFY_BATCH)
+            if not pending:
+                return total
+            results = self._classify([(version_id, text) for version_id, text in pending])
+            with self._sessions.begin() as session:
+                for result in results:
+                    self._record(session, result)
+            total += len(results)
+
+    def _classify(self, versions: Sequence[tuple[int, str]]) -> list[ClassifiedVersion]:
+        scores = self._classifier.score([text for _, text in versions])
+        results = []
+        for (version_id, text), version_scores in zip(versions, scores, strict=True):
+            detections = detect(text)
+            results.append(
+                ClassifiedVersion(
+                    version_id,
+                    version_scores,
+                    detections,
+                    suggest(version_scores, detections, self._policy),
+                )
+            )
+        return results
+
+    def _record(self, session: Session, result: ClassifiedVersion) -> None:
+        now = self._clock()
+        version = session.get_one(CommentVersion, result.comment_version_id)
+        suggestion = result.suggestion
+        classification = Classification(
+            comment_version_id=version.id,
+            model_name=self._classifier.model.name,
+            model_version=self._classifier.model.version,
+            scores=result.scores,
+            thresholds=dict(self._policy.thresholds),
+            detections=result.detections,
+            suggested_action=suggestion.action.value,
+            reason_code=suggestion.reason_code,
+            clause=suggestion.clause,
+            explanation=suggestion.explanation,
+            classified_at=now,
+        )
+        session.add(classification)
+        session.flush()
+        item = session.scalar(select(ReviewItem).where(ReviewItem.comment_id == version.comment_id))
+        if item is None:
+            item = ReviewItem(
+                comment_id=version.comment_id,
+                comment_version_id=version.id,
+                classification_id=classification.id,
+                status="pending",
+                version=1,
+                priority=PRIORITY[suggestion.action],
+                created_at=now,
+                updated_at=now,
+            )
+            session.add(item)
+        else:
+            # An edit re-enters triage: a decision on the old text does not cover the new one.
+            item.comment_version_id = version.id
+            item.classification_id = classification.id
+            item.status = "pending"
+            item.version += 1
+            item.priority = PRIORITY[suggestion.action]
+            item.updated_at = now
+        session.flush()
+        enqueue(
+            session,
+            kind="slack.sync_card",
+            key=f"slack.sync_card:{item.id}:{item.version}",
+            payload={"review_item_id": item.id},
+            priority=item.priority,
+            now=now,
+        )
+
+
+def _pending_versions(session: Session, limit: int) -> list[tuple[int, str]]:
+    """Current comment versions without a classification, oldest first."""
+    query = (
+        select(CommentVersion.id, CommentVersion.text)
+        .join(Comment, Comment.id == CommentVersion.comment_id)
+        .outerjoin(Classification, Classification.comment_version_id == CommentVersion.id)
+        .where(CommentVersion.version == Comment.current_version, Classification.id.is_(None))
+        .order_by(CommentVersion.id)
+        .limit(limit)
+    )
+    return [(row.id, row.text) for row in session.execute(query)]
+
+
+class _Batch:
+    """Stores one batch inside one transaction, caching accounts and authors it has looked up."""
+
+    def __init__(self, session: Session, clock: Clock) -> None:
+        self._session = session
+        self._now = clock()
+        self._accounts: dict[tuple[str, str], Account] = {}
+        self._authors: dict[tuple[str, str], Author] = {}
+
+    def store(self, batch: Sequence[IncomingComment], report: StoreReport) -> None:
+        for incoming in batch:
+            account = self._account(incoming)
+            author = self._author(incoming)
+            comment = self._session.scalar(
+                select(Comment).where(
+                    Comment.account_id == account.id, Comment.external_id == incoming.external_id
+                )
+            )
+            digest = content_sha256(incoming.text)
+            if comment is None:
+                comment = self._new_comment(incoming, account, author)
+                self._add_version(comment, 1, incoming, digest)
+                report.new += 1
+                report.new_ids.append(comment.id)
+                continue
+            latest = self._session.scalar(
+                select(CommentVersion.content_sha256).where(
+                    CommentVersion.comment_id == comment.id,
+                    CommentVersion.version == comment.current_version,
+                )
+            )
+            if latest == digest:
+                report.unchanged += 1
+                continue
+            comment.current_version += 1
+            self._add_version(comment, comment.current_version, incoming, digest)
+            report.edited += 1
+
+    def _account(self, incoming: IncomingComment) -> Account:
+        key = (incoming.platform.value, incoming.account)
+        if key not in self._accounts:
+            account = self._session.scalar(
+                select(Account).where(
+                    Account.platform == key[0], Account.external_id == incoming.account
+                )
+            )
+            if account is None:
+                # Feeds may name accounts the register does not list yet; record them so the
+                # comment is not lost, and let the register show them for the Clerk to review.
+                account = Account(
+                    name=f"{key[0]}:{incoming.account}",
+                    platform=key[0],
+                    external_id=incoming.account,
+                    display_name=incoming.account,
+                    status="unregistered",
+                    created_at=self._now,
+                )
+                self._session.add(account)
+                self._session.flush()
+            self._accounts[key] = account
+        return self._accounts[key]
+
+    def _author(self, incoming: IncomingComment) -> Author:
+        key = (incoming.platform.value, incoming.author_id)
+        if key not in self._authors:
+            author = self._session.scalar(
+                select(Author).where(
+                    Author.platform == key[0], Author.external_id == incoming.author_id
+                )
+            )
+            if author is None:
+                author = Author(
+                    platform=key[0],
+                    external_id=incoming.author_id,
+                    display_name=incoming.author_name,
+                    first_seen_at=self._now,
+                )
+                self._session.add(author)
+                self._session.flush()
+            elif incoming.author_name and author.display_name != incoming.author_name:
+                author.display_name = incoming.author_name
+            self._authors[key] = author
+        return self._authors[key]
+
+    def _new_comment(self, incoming: IncomingComment, account: Account, author: Author) -> Comment:
+        comment = Comment(
+            account_id=account.id,
+            author_id=author.id,
+            external_id=incoming.external_id,
+            parent_external_id=incoming.parent_id,
+            post_external_id=incoming.post_id,
+            post_title=incoming.post_title,
+            permalink=incoming.permalink,
+            created_at=incoming.created_at,
+            first_seen_at=self._now,
+            current_version=1,
+        )
+        self._session.add(comment)
+        self._session.flush()
+        return comment
+
+    def _add_version(
+        self, comment: Comment, number: int, incoming: IncomingComment, digest: str
+    ) -> None:
+        self._session.add(
+            CommentVersion(
+                comment_id=comment.id,
+                version=number,
+                text=incoming.text,
+                content_sha256=digest,
+                source=incoming.source.value,
+                raw_payload=incoming.raw,
+                seen_at=self._now,
+            )
+        )

@@ -1,0 +1,182 @@
+"""The outbox: outgoing Slack and platform calls, stored with their cause and delivered after.
+
+A message is written in the same transaction as the change that needs it, so a crash or an
+outage never loses it. Delivery claims a message with a lease, calls its handler outside any
+transaction, and either completes it or schedules a retry with back-off. Handlers must be
+idempotent: a message may be delivered again after a crash.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.clock import Clock
+from storage.models import OutboxMessage
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(minutes=2)
+MAX_BACKOFF = timedelta(minutes=15)
+
+Handler = Callable[[Mapping[str, Any]], None]
+
+
+class RetryLater(Exception):
+    """A handler's call was refused for now (rate limit, outage); try again after a delay."""
+
+    def __init__(self, reason: str, after_seconds: float) -> None:
+        super().__init__(reason)
+        self.after_seconds = after_seconds
+
+
+@dataclass
+class DeliveryReport:
+    """What one delivery pass did."""
+
+    delivered: int = 0
+    retrying: int = 0
+
+
+def enqueue(
+    session: Session,
+    *,
+    kind: str,
+    key: str,
+    payload: Mapping[str, Any],
+    priority: int,
+    now: datetime,
+) -> None:
+    """Add a message unless one with the same idempotency key exists (inside the caller's work)."""
+    exists = session.scalar(select(OutboxMessage.id).where(OutboxMessage.idempotency_key == key))
+    if exists is not None:
+        return
+    try:
+        with session.begin_nested():
+            session.add(
+                OutboxMessage(
+                    kind=kind,
+                    idempotency_key=key,
+                    payload=dict(payload),
+                    status="pending",
+                    priority=priority,
+                    attempts=0,
+                    next_attempt_at=now,
+                    created_at=now,
+                )
+            )
+    except IntegrityError:
+        # Another process queued the same message between our check and insert: that is fine.
+        log.debug("outbox message %s already queued", key)
+
+
+class OutboxDispatcher:
+    """Delivers due outbox messages to the handler registered for their kind."""
+
+    def __init__(
+        self, sessions: sessionmaker[Session], handlers: Mapping[str, Handler], clock: Clock
+    ) -> None:
+        self._sessions = sessions
+        self._handlers = handlers
+        self._clock = clock
+
+    def deliver_due(self, limit: int = 100) -> DeliveryReport:
+        """Deliver up to ``limit`` due messages, most urgent first."""
+        report = DeliveryReport()
+        for message_id in self._due_ids(limit):
+            message = self._claim(message_id)
+            if message is None:
+                continue  # someone else took it
+            if self._deliver(message):
+                report.delivered += 1
+            else:
+                report.retrying += 1
+        return report
+
+    def pending_count(self) -> int:
+        """How many messages are waiting (for health and metrics)."""
+        with self._sessions() as session:
+            return session.scalar(
+                select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status != "done")
+            ) or 0
+
+    def _due_ids(self, limit: int) -> list[int]:
+        now = self._clock()
+        with self._sessions() as session:
+            query = (
+                select(OutboxMessage.id)
+                .where(
+                    or_(OutboxMessage.status == "pending", OutboxMessage.status == "in_progress"),
+                    OutboxMessage.next_attempt_at <= now,
+                )
+                .order_by(OutboxMessage.priority.desc(), OutboxMessage.id)
+                .limit(limit)
+            )
+            return list(session.scalars(query))
+
+    def _claim(self, message_id: int) -> OutboxMessage | None:
+        """Take a lease on a message; a lease that expired (a crashed worker) can be re-taken."""
+        now = self._clock()
+        with self._sessions.begin() as session:
+            claimed = session.execute(
+                update(OutboxMessage)
+                .where(
+                    OutboxMessage.id == message_id,
+                    OutboxMessage.status.in_(("pending", "in_progress")),
+                    OutboxMessage.next_attempt_at <= now,
+                )
+                .values(
+                    status="in_progress",
+                    next_attempt_at=now + LEASE,
+                    attempts=OutboxMessage.attempts + 1,
+                )
+            )
+            if claimed.rowcount != 1:  # type: ignore[attr-defined]
+                return None
+            return session.get(OutboxMessage, message_id)
+
+    def _deliver(self, message: OutboxMessage) -> bool:
+        handler = self._handlers.get(message.kind)
+        try:
+            if handler is None:
+                raise LookupError(f"no handler for outbox kind {message.kind!r}")
+            handler(message.payload)
+        except RetryLater as exc:
+            self._reschedule(message, timedelta(seconds=exc.after_seconds), str(exc))
+            return False
+        except Exception as exc:
+            # Back off exponentially; the message stays queued until it succeeds.
+            delay = min(timedelta(seconds=2 ** min(message.attempts, 10)), MAX_BACKOFF)
+            log.warning(
+                "outbox %s #%d failed (attempt %d): %s",
+                message.kind,
+                message.id,
+                message.attempts,
+                exc,
+            )
+            self._reschedule(message, delay, f"{type(exc).__name__}: {exc}")
+            return False
+        with self._sessions.begin() as session:
+            session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == message.id)
+                .values(status="done", completed_at=self._clock(), last_error=None)
+            )
+        return True
+
+    def _reschedule(self, message: OutboxMessage, delay: timedelta, error: str) -> None:
+        with self._sessions.begin() as session:
+            session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == message.id)
+                .values(
+                    status="pending", next_attempt_at=self._clock() + delay, last_error=error[:2000]
+                )
+            )

@@ -1,0 +1,34 @@
+"""The Bolt app factory: one app, the same listeners in Socket Mode and in HTTP mode."""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+
+from slack_bolt import App
+from slack_sdk import WebClient
+
+from bot.container import Container
+from handlers import actions
+
+log = logging.getLogger(__name__)
+
+
+def create_slack_app(container: Container, *, client: WebClient | None = None) -> App:
+    """Build the Bolt app with every listener registered (``client`` overrides for tests)."""
+    slack = container.settings.slack
+    client = client or container.slack_client
+    if client is None:
+        raise ValueError("Slack is not configured: SLACK_BOT_TOKEN is missing")
+    secret = slack.signing_secret.get_secret_value() if slack.signing_secret else ""
+    app = App(
+        client=client,
+        signing_secret=secret,
+        # In Socket Mode there is no signature to check; in HTTP mode it is checked on every
+        # request and a bad or stale (> 5 minutes) signature gets 401.
+        request_verification_enabled=not slack.socket_mode,
+        listener_executor=ThreadPoolExecutor(max_workers=8, thread_name_prefix="slack-listener"),
+        logger=logging.getLogger("slack_bolt"),
+    )
+    actions.register(app, container.desk)
+    return app

@@ -1,0 +1,98 @@
+"""The policy: a pure function from scores and detections to a suggested action and its reason.
+
+It only suggests; a SMAT member decides. Criticism is never a reason: a comment below every
+threshold is suggested "approve" however negative it is about the council.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+from classifiers.detectors import Detections
+from config.settings import PolicySettings
+
+
+class SuggestedAction(StrEnum):
+    """What the policy suggests SMAT does with a comment."""
+
+    APPROVE = "approve"
+    REVIEW = "review"
+    HIDE = "hide"
+    ESCALATE = "escalate"
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """The policy's view of one comment."""
+
+    action: SuggestedAction
+    reason_code: str | None
+    clause: str | None
+    explanation: str
+    flagged_labels: tuple[str, ...] = ()
+
+    @property
+    def flagged(self) -> bool:
+        """Whether the comment needs more than a glance."""
+        return self.action is not SuggestedAction.APPROVE
+
+
+def suggest(scores: Mapping[str, float], detections: Detections, policy: PolicySettings) -> Suggestion:
+    """Map scores and detections to a suggestion, naming the policy clause it rests on."""
+    over = _labels_over(scores, policy.thresholds, 1.0)
+    if over:
+        reasons = [policy.label_reasons[label] for label in over if label in policy.label_reasons]
+        escalating = [code for code in reasons if policy.reason_codes[code].escalate]
+        code = escalating[0] if escalating else (reasons[0] if reasons else None)
+        action = SuggestedAction.ESCALATE if escalating else SuggestedAction.HIDE
+        if code is None:
+            action = SuggestedAction.REVIEW
+        listed = ", ".join(f"{label} {scores[label]:.2f} ≥ {policy.thresholds[label]:.2f}" for label in over)
+        return Suggestion(
+            action,
+            code,
+            policy.reason_codes[code].clause if code else None,
+            f"Above threshold: {listed}.",
+            tuple(over),
+        )
+
+    detected_reasons = [
+        (kind, policy.detection_reasons[kind]) for kind in detections if kind in policy.detection_reasons
+    ]
+    if detected_reasons:
+        kind, code = detected_reasons[0]
+        return Suggestion(
+            SuggestedAction.HIDE,
+            code,
+            policy.reason_codes[code].clause,
+            f"Detected {kind.replace('_', ' ')}.",
+        )
+
+    near = _labels_over(scores, policy.thresholds, policy.review_margin)
+    if near or "link" in detections:
+        notes = [f"{label} {scores[label]:.2f} is close to its threshold {policy.thresholds[label]:.2f}" for label in near]
+        if "link" in detections:
+            notes.append("contains a link")
+        return Suggestion(SuggestedAction.REVIEW, None, None, "Worth a look: " + "; ".join(notes) + ".")
+
+    return Suggestion(SuggestedAction.APPROVE, None, None, _approve_explanation(scores, policy))
+
+
+def _labels_over(scores: Mapping[str, float], thresholds: Mapping[str, float], factor: float) -> list[str]:
+    """Labels at or above factor x threshold, the furthest over first."""
+    hits = [label for label, score in scores.items() if label in thresholds and score >= factor * thresholds[label]]
+    return sorted(hits, key=lambda label: scores[label] / thresholds[label], reverse=True)
+
+
+def _approve_explanation(scores: Mapping[str, float], policy: PolicySettings) -> str:
+    known = [label for label in scores if label in policy.thresholds]
+    if not known:
+        return "No policy reason applies. Criticism of the council is not a reason to remove a comment."
+    top = max(known, key=lambda label: scores[label] / policy.thresholds[label])
+    return (
+        f"No policy reason applies: every score is below its threshold (highest: {top} "
+        f"{scores[top]:.2f} of {policy.thresholds[top]:.2f}). Criticism of the council is not a "
+        "reason to remove a comment."
+    )

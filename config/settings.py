@@ -1,0 +1,340 @@
+"""One typed settings object, built once from the shipped defaults, SMAT_CONFIG and the environment.
+
+Precedence, highest first: the fixed environment names of the external contract
+(``SMAT_DATABASE_URL``, ``SLACK_BOT_TOKEN``, ...), then ``SMAT_<SECTION>__<KEY>`` variables, then
+the YAML file named by ``SMAT_CONFIG``, then ``config/defaults.yaml``. Nested sections merge.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from enum import StrEnum
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal, Self
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+CONTRACT_ENV = {
+    "SMAT_DATABASE_URL": ("database_url",),
+    "SLACK_BOT_TOKEN": ("slack", "bot_token"),
+    "SLACK_SIGNING_SECRET": ("slack", "signing_secret"),
+    "SLACK_APP_TOKEN": ("slack", "app_token"),
+    "SLACK_API_URL": ("slack", "api_url"),
+}
+"""Environment names that are part of the product's contract, and the setting each fills."""
+
+ENV_FOR_SETTING = {".".join(path): env for env, path in CONTRACT_ENV.items()}
+
+
+class ConfigError(Exception):
+    """A missing or invalid setting; the message is one line naming it."""
+
+
+class Permission(StrEnum):
+    """What a role allows."""
+
+    DECIDE = "decide"
+    APPROVE_REMOVAL = "approve_removal"
+    MANAGE_MEMBERS = "manage_members"
+    VIEW = "view"
+
+
+Role = Literal["clerk", "deputy", "smat", "viewer"]
+DetoxifyModel = Literal["original", "unbiased", "multilingual", "original-small", "unbiased-small"]
+
+
+class _Section(BaseModel):
+    # Unknown keys are almost always typos in a council's YAML; refuse them by name.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CouncilSettings(_Section):
+    """Who the bot works for."""
+
+    name: str = Field(min_length=1)
+    timezone: str = "Europe/London"
+    email: str | None = None
+    phone: str | None = None
+    website: str | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The council's local time zone, for display."""
+        return ZoneInfo(self.timezone)
+
+
+class SlackChannels(_Section):
+    """Where the bot posts."""
+
+    triage: str = Field(min_length=1)
+    escalation: str = Field(min_length=1)
+    digest: str = Field(min_length=1)
+
+
+class SlackSettings(_Section):
+    """Slack credentials and channels; the tokens are secrets and never printed."""
+
+    bot_token: SecretStr | None = None
+    signing_secret: SecretStr | None = None
+    app_token: SecretStr | None = None
+    api_url: str = "https://slack.com/api/"
+    channels: SlackChannels
+
+    @field_validator("bot_token")
+    @classmethod
+    def _bot_token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith("xoxb-"):
+            raise ValueError("a bot token starts with 'xoxb-'")
+        return value
+
+    @field_validator("app_token")
+    @classmethod
+    def _app_token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith("xapp-"):
+            raise ValueError("an app-level token starts with 'xapp-'")
+        return value
+
+    @field_validator("api_url")
+    @classmethod
+    def _api_url_shape(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("must be an http(s) URL")
+        return value if value.endswith("/") else value + "/"
+
+    @property
+    def configured(self) -> bool:
+        """Whether the bot can talk to Slack's Web API at all."""
+        return self.bot_token is not None
+
+    @property
+    def socket_mode(self) -> bool:
+        """Socket Mode is used whenever an app-level token is given."""
+        return self.app_token is not None
+
+
+class DetoxifySettings(_Section):
+    """Which Detoxify model to load and from where."""
+
+    model: DetoxifyModel = "unbiased"
+    checkpoint: Path | None = None
+    huggingface_config_path: Path | None = None
+    checkpoint_sha256: str | None = Field(default=None, pattern=r"^[0-9a-fA-F]{64}$")
+    device: str | None = None
+
+
+class ClassifierSettings(_Section):
+    """Classifier backend choice."""
+
+    backend: Literal["auto", "detoxify", "profanity-check"] = "auto"
+    detoxify: DetoxifySettings = DetoxifySettings()
+
+
+class ReasonCode(_Section):
+    """A policy reason a comment may be removed for, and where the policy says so."""
+
+    label: str = Field(min_length=1)
+    clause: str = Field(min_length=1)
+    escalate: bool = False
+    legislation: tuple[str, ...] = ()
+
+
+class PolicySettings(_Section):
+    """Thresholds and the mapping from scores and detections to policy reasons."""
+
+    thresholds: dict[str, float]
+    review_margin: float = Field(default=0.75, gt=0, le=1)
+    label_reasons: dict[str, str]
+    detection_reasons: dict[str, str] = {}
+    reason_codes: dict[str, ReasonCode]
+
+    @field_validator("thresholds")
+    @classmethod
+    def _thresholds_are_probabilities(cls, value: dict[str, float]) -> dict[str, float]:
+        for label, threshold in value.items():
+            if not 0.0 < threshold <= 1.0:
+                raise ValueError(f"threshold for {label!r} must be in (0, 1], got {threshold}")
+        return value
+
+    @model_validator(mode="after")
+    def _reasons_exist(self) -> Self:
+        for source in (self.label_reasons, self.detection_reasons):
+            for key, code in source.items():
+                if code not in self.reason_codes:
+                    raise ValueError(f"{key!r} points to unknown reason code {code!r}")
+        return self
+
+
+class MemberSeed(_Section):
+    """A Slack user enrolled at first start."""
+
+    slack_user_id: str = Field(pattern=r"^[UW][A-Z0-9]+$")
+    role: Role
+    name: str = ""
+
+
+class CannedResponse(_Section):
+    """A standard reply the council uses often."""
+
+    title: str = Field(min_length=1)
+    body: str = Field(min_length=1)
+
+
+class Settings(BaseSettings):
+    """Everything SMAT Bot is configured with; built once by ``load_settings``."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="SMAT_", env_nested_delimiter="__", extra="forbid", frozen=True
+    )
+
+    council: CouncilSettings
+    database_url: str = Field(min_length=1)
+    slack: SlackSettings
+    classifier: ClassifierSettings = ClassifierSettings()
+    policy: PolicySettings
+    roles: dict[Role, tuple[Permission, ...]]
+    members: tuple[MemberSeed, ...] = ()
+    canned_responses: dict[str, CannedResponse] = {}
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Layer the sources: contract env names > SMAT_* env > SMAT_CONFIG > shipped defaults."""
+        return (
+            init_settings,
+            _ContractEnvSource(settings_cls),
+            env_settings,
+            _YamlSource(settings_cls),
+        )
+
+    def permissions(self, role: str) -> frozenset[Permission]:
+        """What a role may do (an unknown role may do nothing)."""
+        return frozenset(self.roles.get(role, ()))  # type: ignore[call-overload]
+
+
+def _environ() -> Mapping[str, str]:
+    return os.environ
+
+
+class _ContractEnvSource(PydanticBaseSettingsSource):
+    """Reads the fixed environment names from the external contract."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # unused: __call__ builds the whole mapping
+
+    def __call__(self) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        for env_name, path in CONTRACT_ENV.items():
+            value = _environ().get(env_name)
+            if value:
+                _set_path(found, path, value)
+        return found
+
+
+class _YamlSource(PydanticBaseSettingsSource):
+    """The shipped defaults, deep-merged with the council's own YAML file (SMAT_CONFIG)."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # unused: __call__ builds the whole mapping
+
+    def __call__(self) -> dict[str, Any]:
+        defaults_text = resources.files("config").joinpath("defaults.yaml").read_text("utf-8")
+        merged: dict[str, Any] = yaml.safe_load(defaults_text)
+        user_path = _environ().get("SMAT_CONFIG")
+        if user_path:
+            merged = deep_merge(merged, read_yaml_config(Path(user_path)))
+        return merged
+
+
+def read_yaml_config(path: Path) -> dict[str, Any]:
+    """Read a council's YAML config file, or raise ConfigError naming SMAT_CONFIG."""
+    try:
+        loaded = yaml.safe_load(path.read_text("utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"SMAT_CONFIG: file not found: {path}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"SMAT_CONFIG: cannot read {path}: {exc}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"SMAT_CONFIG: {path} is not valid YAML{where}") from None
+    if loaded is None:
+        return {}
+    if not isinstance(loaded, dict):
+        raise ConfigError(f"SMAT_CONFIG: {path} must hold a mapping of settings at the top level")
+    return loaded
+
+
+def deep_merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """Return base updated by override, merging nested mappings instead of replacing them."""
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _set_path(target: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
+    for key in path[:-1]:
+        target = target.setdefault(key, {})
+    target[path[-1]] = value
+
+
+def load_settings() -> Settings:
+    """Build the settings once, or raise ConfigError with one line naming the bad setting."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise ConfigError(describe_validation_error(exc)) from None
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """Turn pydantic's report into one line naming the first bad setting (and its env name)."""
+    first = exc.errors()[0]
+    # Drop pydantic's internal tags (e.g. 'function-after[...]') from the location.
+    parts = [str(p) for p in first["loc"] if not str(p).startswith(("function-", "json-"))]
+    setting = ".".join(parts) or "settings"
+    env_name = ENV_FOR_SETTING.get(setting)
+    name = f"{setting} ({env_name})" if env_name else setting
+    message = str(first["msg"]).removeprefix("Value error, ")
+    more = len(exc.errors()) - 1
+    suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
+    return f"Invalid setting {name}: {message}{suffix}"
+
+
+def require(value: object, setting: str, why: str) -> None:
+    """Raise ConfigError naming the setting when a command needs it and it is missing."""
+    if value is None or value == "":
+        env_name = ENV_FOR_SETTING.get(setting)
+        name = env_name or setting
+        raise ConfigError(f"Missing setting {name}: {why}")
