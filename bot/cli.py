@@ -166,7 +166,8 @@ def _cmd_run(args: argparse.Namespace, console: Console) -> int:
 
             assert settings.slack.app_token is not None
             log.info("starting in Socket Mode")
-            SocketModeHandler(app, settings.slack.app_token.get_secret_value()).start()
+            handler = SocketModeHandler(app, settings.slack.app_token.get_secret_value())
+            handler.start()  # type: ignore[no-untyped-call]
         else:
             import waitress
 

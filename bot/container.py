@@ -20,7 +20,7 @@ from bot.services.slack_cards import SlackCardPublisher
 from bot.services.triage import TriageDesk
 from classifiers.base import Classifier
 from classifiers.loading import load_classifier
-from config.settings import SlackSettings, Settings
+from config.settings import Settings, SlackSettings
 from storage import migrate
 from storage.db import make_engine, session_factory
 

@@ -148,9 +148,7 @@ def _actions(card: TriageCard) -> Block:
     }
 
 
-def _render_flagged(
-    card: TriageCard, reason_labels: Mapping[str, str], tz: tzinfo
-) -> SlackMessage:
+def _render_flagged(card: TriageCard, reason_labels: Mapping[str, str], tz: tzinfo) -> SlackMessage:
     icon = SUGGESTION_ICON.get(card.suggested_action, ":white_circle:")
     blocks: list[Block] = [
         {"type": "context", "elements": [mrkdwn(icon), plain(_where(card), 2000)]},
@@ -175,7 +173,10 @@ def _render_clean(card: TriageCard, tz: tzinfo) -> SlackMessage:
     blocks: list[Block] = [
         {
             "type": "context",
-            "elements": [mrkdwn(":white_circle:"), plain(f"{_where(card)} · {_author_line(card, tz)}", 2000)],
+            "elements": [
+                mrkdwn(":white_circle:"),
+                plain(f"{_where(card)} · {_author_line(card, tz)}", 2000),
+            ],
         },
         *_body(card),
         _actions(card),
@@ -184,20 +185,29 @@ def _render_clean(card: TriageCard, tz: tzinfo) -> SlackMessage:
     return SlackMessage(text, blocks)
 
 
-def _render_decided(
-    card: TriageCard, reason_labels: Mapping[str, str], tz: tzinfo
-) -> SlackMessage:
+def _render_decided(card: TriageCard, reason_labels: Mapping[str, str], tz: tzinfo) -> SlackMessage:
     assert card.decision is not None
     decision = card.decision
-    word, icon = DECISION_WORDS.get(decision.action, (decision.action.title(), ":ballot_box_with_check:"))
-    who = f"<@{decision.actor_slack_id}>" if decision.actor_slack_id else escape_mrkdwn(decision.actor_name)
+    word, icon = DECISION_WORDS.get(
+        decision.action, (decision.action.title(), ":ballot_box_with_check:")
+    )
+    who = (
+        f"<@{decision.actor_slack_id}>"
+        if decision.actor_slack_id
+        else escape_mrkdwn(decision.actor_name)
+    )
     when = decision.decided_at.astimezone(tz).strftime("%-d %b %Y, %H:%M")
     headline = f"{icon} *{word}* by {who} at {when}"
     if decision.reason_code:
-        headline += f" — {escape_mrkdwn(reason_labels.get(decision.reason_code, decision.reason_code))}"
+        headline += (
+            f" — {escape_mrkdwn(reason_labels.get(decision.reason_code, decision.reason_code))}"
+        )
     blocks: list[Block] = [
         {"type": "section", "text": mrkdwn(headline)},
-        {"type": "context", "elements": [plain(f"{_where(card)} · {_author_line(card, tz)}", 2000)]},
+        {
+            "type": "context",
+            "elements": [plain(f"{_where(card)} · {_author_line(card, tz)}", 2000)],
+        },
         *_body(card),
     ]
     if card.scores:
@@ -207,10 +217,14 @@ def _render_decided(
                 "elements": [
                     mrkdwn(
                         f"Suggested {escape_mrkdwn(card.suggested_action)}; "
-                        f"{escape_mrkdwn(_scores_line(card))} · decided on version {decision.comment_version}"
+                        f"{escape_mrkdwn(_scores_line(card))} · "
+                        f"decided on version {decision.comment_version}"
                     )
                 ],
             }
         )
-    text = f"{word} by {decision.actor_name}: {card.platform.display_name} comment from {escape_mrkdwn(card.author_name)}"
+    text = (
+        f"{word} by {escape_mrkdwn(decision.actor_name)}: {card.platform.display_name} "
+        f"comment from {escape_mrkdwn(card.author_name)}"
+    )
     return SlackMessage(text, blocks)

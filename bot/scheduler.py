@@ -26,8 +26,13 @@ def start_scheduler(container: Container) -> BackgroundScheduler:
         coalesce=True,
     )
     scheduler.add_job(
-        _classify_pending, "interval", seconds=30, args=[container], id="classify-pending",
-        max_instances=1, coalesce=True,
+        _classify_pending,
+        "interval",
+        seconds=30,
+        args=[container],
+        id="classify-pending",
+        max_instances=1,
+        coalesce=True,
     )
     scheduler.start()
     return scheduler

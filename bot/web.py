@@ -30,7 +30,7 @@ def create_wsgi_app(slack_app: App, sessions: sessionmaker[Session]) -> WSGIApp:
             length = int(environ.get("CONTENT_LENGTH") or 0)
             if length > MAX_BODY_BYTES:
                 return _json(start_response, "413 Payload Too Large", {"error": "too large"})
-            return slack_handler(environ, start_response)  # type: ignore[no-any-return]
+            return slack_handler(environ, start_response)
         return _json(start_response, "404 Not Found", {"error": "not found"})
 
     return application

@@ -14,6 +14,9 @@ from classifiers.detectors import Detections
 from config.settings import PolicySettings
 
 
+CRITICISM_NOTE = "Criticism of the council is not a reason to remove a comment."
+
+
 class SuggestedAction(StrEnum):
     """What the policy suggests SMAT does with a comment."""
 
@@ -39,7 +42,9 @@ class Suggestion:
         return self.action is not SuggestedAction.APPROVE
 
 
-def suggest(scores: Mapping[str, float], detections: Detections, policy: PolicySettings) -> Suggestion:
+def suggest(
+    scores: Mapping[str, float], detections: Detections, policy: PolicySettings
+) -> Suggestion:
     """Map scores and detections to a suggestion, naming the policy clause it rests on."""
     over = _labels_over(scores, policy.thresholds, 1.0)
     if over:
@@ -49,7 +54,9 @@ def suggest(scores: Mapping[str, float], detections: Detections, policy: PolicyS
         action = SuggestedAction.ESCALATE if escalating else SuggestedAction.HIDE
         if code is None:
             action = SuggestedAction.REVIEW
-        listed = ", ".join(f"{label} {scores[label]:.2f} ≥ {policy.thresholds[label]:.2f}" for label in over)
+        listed = ", ".join(
+            f"{label} {scores[label]:.2f} ≥ {policy.thresholds[label]:.2f}" for label in over
+        )
         return Suggestion(
             action,
             code,
@@ -59,7 +66,9 @@ def suggest(scores: Mapping[str, float], detections: Detections, policy: PolicyS
         )
 
     detected_reasons = [
-        (kind, policy.detection_reasons[kind]) for kind in detections if kind in policy.detection_reasons
+        (kind, policy.detection_reasons[kind])
+        for kind in detections
+        if kind in policy.detection_reasons
     ]
     if detected_reasons:
         kind, code = detected_reasons[0]
@@ -72,27 +81,37 @@ def suggest(scores: Mapping[str, float], detections: Detections, policy: PolicyS
 
     near = _labels_over(scores, policy.thresholds, policy.review_margin)
     if near or "link" in detections:
-        notes = [f"{label} {scores[label]:.2f} is close to its threshold {policy.thresholds[label]:.2f}" for label in near]
+        notes = [
+            f"{label} {scores[label]:.2f} is close to its threshold {policy.thresholds[label]:.2f}"
+            for label in near
+        ]
         if "link" in detections:
             notes.append("contains a link")
-        return Suggestion(SuggestedAction.REVIEW, None, None, "Worth a look: " + "; ".join(notes) + ".")
+        return Suggestion(
+            SuggestedAction.REVIEW, None, None, "Worth a look: " + "; ".join(notes) + "."
+        )
 
     return Suggestion(SuggestedAction.APPROVE, None, None, _approve_explanation(scores, policy))
 
 
-def _labels_over(scores: Mapping[str, float], thresholds: Mapping[str, float], factor: float) -> list[str]:
+def _labels_over(
+    scores: Mapping[str, float], thresholds: Mapping[str, float], factor: float
+) -> list[str]:
     """Labels at or above factor x threshold, the furthest over first."""
-    hits = [label for label, score in scores.items() if label in thresholds and score >= factor * thresholds[label]]
+    hits = [
+        label
+        for label, score in scores.items()
+        if label in thresholds and score >= factor * thresholds[label]
+    ]
     return sorted(hits, key=lambda label: scores[label] / thresholds[label], reverse=True)
 
 
 def _approve_explanation(scores: Mapping[str, float], policy: PolicySettings) -> str:
     known = [label for label in scores if label in policy.thresholds]
     if not known:
-        return "No policy reason applies. Criticism of the council is not a reason to remove a comment."
+        return f"No policy reason applies. {CRITICISM_NOTE}"
     top = max(known, key=lambda label: scores[label] / policy.thresholds[label])
     return (
         f"No policy reason applies: every score is below its threshold (highest: {top} "
-        f"{scores[top]:.2f} of {policy.thresholds[top]:.2f}). Criticism of the council is not a "
-        "reason to remove a comment."
+        f"{scores[top]:.2f} of {policy.thresholds[top]:.2f}). {CRITICISM_NOTE}"
     )

@@ -97,7 +97,7 @@ class IngestService:
         return report
 
     def classify_pending(self) -> int:
-        """Classify every current comment version that has no classification yet; return how many."""
+        """Classify current comment versions that have no classification yet; return how many."""
         total = 0
         while True:
             with self._sessions() as session:

@@ -103,9 +103,14 @@ class OutboxDispatcher:
     def pending_count(self) -> int:
         """How many messages are waiting (for health and metrics)."""
         with self._sessions() as session:
-            return session.scalar(
-                select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status != "done")
-            ) or 0
+            return (
+                session.scalar(
+                    select(func.count())
+                    .select_from(OutboxMessage)
+                    .where(OutboxMessage.status != "done")
+                )
+                or 0
+            )
 
     def _due_ids(self, limit: int) -> list[int]:
         now = self._clock()

@@ -137,9 +137,7 @@ class ReviewService:
             )
             if last is not None:
                 who = f"<@{last.actor_slack_id}>" if last.actor_slack_id else last.actor_name
-                return Refused(
-                    f"Already handled by {who} ({last.action}).", code="already_handled"
-                )
+                return Refused(f"Already handled by {who} ({last.action}).", code="already_handled")
         return Refused(
             "This card was out of date (the comment changed since it was posted); "
             "it has been refreshed — please look again.",

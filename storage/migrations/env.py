@@ -33,5 +33,7 @@ def run_migrations_online() -> None:
 
 
 if context.is_offline_mode():
-    raise SystemExit("Offline (SQL script) migrations are not supported; run `smat-bot db upgrade`.")
+    raise SystemExit(
+        "Offline (SQL script) migrations are not supported; run `smat-bot db upgrade`."
+    )
 run_migrations_online()

@@ -1,0 +1,121 @@
+"""Ingestion: exactly once, edits re-enter triage, crashes between steps lose nothing."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from bot.container import Container, build
+from bot.services.review import Action, DecisionRequest
+from platforms.types import Source
+from storage.models import (
+    Classification,
+    Comment,
+    CommentVersion,
+    OutboxMessage,
+    ReviewItem,
+)
+from tests.conftest import MakeSettings
+from tests.fakes.classifier import KeywordClassifier
+from tests.fakes.clock import FakeClock
+from tests.integration.helpers import incoming
+
+
+def _container(make_settings: MakeSettings, classifier: KeywordClassifier) -> Container:
+    settings = make_settings(members=[{"slack_user_id": "U0SMAT1", "role": "smat"}])
+    return build(settings, classifier=classifier, clock=FakeClock())
+
+
+def _count(container: Container, model: type) -> int:
+    with container.sessions() as session:
+        return session.scalar(select(func.count()).select_from(model)) or 0
+
+
+def test_same_comment_from_every_source_is_stored_once(make_settings: MakeSettings) -> None:
+    container = _container(make_settings, KeywordClassifier())
+    ingest = container.ingest()
+    first = ingest.ingest([incoming("c1", "Is there parking near the square?")])
+    again = ingest.ingest(
+        [
+            incoming("c1", "Is there parking near the square?", source=Source.POLL),
+            incoming("c1", "Is there parking near the square?", source=Source.WEBHOOK),
+        ]
+    )
+    assert (first.new, again.new, again.unchanged) == (1, 0, 2)
+    assert _count(container, Comment) == 1
+    assert _count(container, CommentVersion) == 1
+    assert _count(container, Classification) == 1
+    assert _count(container, OutboxMessage) == 1
+
+
+def test_classification_records_scores_model_thresholds_and_suggestion(
+    make_settings: MakeSettings,
+) -> None:
+    container = _container(make_settings, KeywordClassifier())
+    container.ingest().ingest(
+        [
+            incoming("c1", "The clerk is a useless stupid idiot"),
+            incoming("c2", "Ring me on 07700 900123 about the lights"),
+            incoming("c3", "The council wasted our money again and should be ashamed."),
+        ]
+    )
+    with container.sessions() as session:
+        rows = {
+            c.comment_version_id: c
+            for c in session.scalars(select(Classification).order_by(Classification.id))
+        }
+    abuse, phone, criticism = rows[1], rows[2], rows[3]
+    assert abuse.model_name == "keyword-test"
+    assert abuse.model_version == "test 1"
+    assert abuse.scores["insult"] == 0.95
+    assert abuse.thresholds["insult"] == 0.60
+    assert (abuse.suggested_action, abuse.reason_code) == ("hide", "bullying_or_harassment")
+    assert abuse.clause
+    assert "6.5" in abuse.clause
+    assert phone.detections == {"phone_number": ["+447700900123"]}
+    assert (phone.suggested_action, phone.reason_code) == ("hide", "personal_data")
+    assert criticism.suggested_action == "approve"
+    assert "Criticism" in criticism.explanation
+
+
+def test_flagged_cards_are_queued_before_clean_ones(make_settings: MakeSettings) -> None:
+    container = _container(make_settings, KeywordClassifier())
+    container.ingest().ingest(
+        [incoming("clean", "Lovely photo"), incoming("threat", "I will smash your windows")]
+    )
+    with container.sessions() as session:
+        priorities = dict(session.execute(select(ReviewItem.comment_id, ReviewItem.priority)).all())
+    assert priorities[2] > priorities[1]
+
+
+def test_an_edit_creates_a_version_and_reenters_triage(make_settings: MakeSettings) -> None:
+    container = _container(make_settings, KeywordClassifier())
+    ingest = container.ingest()
+    ingest.ingest([incoming("c1", "Nice lights")])
+    container.review.decide(DecisionRequest(1, 1, Action.APPROVE, "U0SMAT1"))
+    report = ingest.ingest([incoming("c1", "Nice lights, you stupid idiots", source=Source.POLL)])
+    assert report.edited == 1
+    with container.sessions() as session:
+        item = session.scalars(select(ReviewItem)).one()
+        comment = session.scalars(select(Comment)).one()
+        versions = session.scalars(select(CommentVersion.version)).all()
+        classification = session.get_one(Classification, item.classification_id)
+    assert comment.current_version == 2
+    assert sorted(versions) == [1, 2]
+    assert item.status == "pending"
+    assert item.version == 3  # 1 posted, 2 approved, 3 edited
+    assert classification.suggested_action == "hide"
+    assert _count(container, OutboxMessage) == 3
+
+
+def test_versions_stored_but_not_classified_are_picked_up_later(
+    make_settings: MakeSettings,
+) -> None:
+    classifier = KeywordClassifier()
+    container = _container(make_settings, classifier)
+    ingest = container.ingest()
+    ingest.store([incoming(f"c{i}", f"comment {i}") for i in range(70)])  # then "crash"
+    assert _count(container, Classification) == 0
+    assert ingest.classify_pending() == 70
+    assert ingest.classify_pending() == 0
+    assert _count(container, ReviewItem) == 70
+    assert [len(batch) for batch in classifier.calls] == [64, 6]

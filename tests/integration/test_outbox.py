@@ -1,0 +1,91 @@
+"""The outbox delivers cards to Slack through rate limits and outages, losing nothing."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from bot.container import Container, build
+from storage.models import OutboxMessage, ReviewItem
+from tests.conftest import MakeSettings, slack_overrides
+from tests.fakes.classifier import KeywordClassifier
+from tests.fakes.clock import FakeClock
+from tests.fakes.fake_slack import FakeSlack
+from tests.integration.helpers import incoming
+
+
+def _container(make_settings: MakeSettings, fake_slack: FakeSlack, clock: FakeClock) -> Container:
+    settings = make_settings(**slack_overrides(fake_slack, ("U0SMAT1", "smat")))
+    container = build(settings, classifier=KeywordClassifier(), clock=clock)
+    container.ingest().ingest(
+        [incoming("clean", "Lovely lights"), incoming("abuse", "you stupid idiot")]
+    )
+    return container
+
+
+def _outbox(container: Container) -> list[OutboxMessage]:
+    with container.sessions() as session:
+        return list(session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+
+
+def test_cards_are_posted_flagged_first_and_remembered(
+    make_settings: MakeSettings, fake_slack: FakeSlack
+) -> None:
+    container = _container(make_settings, fake_slack, FakeClock())
+    report = container.outbox.deliver_due()
+    assert (report.delivered, report.retrying) == (2, 0)
+    posts = fake_slack.calls("chat.postMessage")
+    assert "suggested hide" in posts[0].params["text"]  # the flagged one went first
+    with container.sessions() as session:
+        assert all(item.slack_ts for item in session.scalars(select(ReviewItem)))
+    assert container.outbox.deliver_due().delivered == 0  # nothing is posted twice
+    assert len(fake_slack.calls("chat.postMessage")) == 2
+
+
+def test_a_rate_limit_is_honoured_then_delivery_resumes(
+    make_settings: MakeSettings, fake_slack: FakeSlack
+) -> None:
+    clock = FakeClock()
+    container = _container(make_settings, fake_slack, clock)
+    fake_slack.fail("chat.postMessage", times=1, status=429, retry_after=7)
+    report = container.outbox.deliver_due()
+    assert (report.delivered, report.retrying) == (1, 1)
+    waiting = [m for m in _outbox(container) if m.status == "pending"]
+    assert len(waiting) == 1
+    assert waiting[0].next_attempt_at == clock.now + timedelta(seconds=7)
+    assert "rate limit" in (waiting[0].last_error or "")
+    clock.advance(seconds=6)
+    assert container.outbox.deliver_due().delivered == 0  # not yet
+    clock.advance(seconds=1)
+    assert container.outbox.deliver_due().delivered == 1
+    assert [m.status for m in _outbox(container)] == ["done", "done"]
+
+
+def test_slack_down_keeps_messages_queued_until_it_returns(
+    make_settings: MakeSettings, fake_slack: FakeSlack
+) -> None:
+    clock = FakeClock()
+    container = _container(make_settings, fake_slack, clock)
+    fake_slack.down(True)
+    for _ in range(3):
+        report = container.outbox.deliver_due()
+        assert report.delivered == 0
+        clock.advance(minutes=20)  # past the longest back-off
+    assert container.outbox.pending_count() == 2
+    assert all(m.attempts == 3 for m in _outbox(container))
+    fake_slack.down(False)
+    assert container.outbox.deliver_due().delivered == 2
+    assert container.outbox.pending_count() == 0
+
+
+def test_a_claimed_message_is_not_delivered_twice(
+    make_settings: MakeSettings, fake_slack: FakeSlack
+) -> None:
+    clock = FakeClock()
+    container = _container(make_settings, fake_slack, clock)
+    first_id = _outbox(container)[0].id
+    assert container.outbox._claim(first_id) is not None
+    assert container.outbox._claim(first_id) is None  # leased to the first worker
+    clock.advance(minutes=3)  # the first worker died; its lease expired
+    assert container.outbox._claim(first_id) is not None
