@@ -39,7 +39,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args, console))
     except (ConfigError, FeedError) as exc:
-        Console(stderr=True, highlight=False).print(f"smat-bot: error: {exc}", markup=False)
+        Console(stderr=True, highlight=False, soft_wrap=True).print(
+            f"smat-bot: error: {exc}", markup=False
+        )
         return EXIT_UNUSABLE
 
 
@@ -87,7 +89,13 @@ def _version() -> str:
 
 def _cmd_import(args: argparse.Namespace, console: Console) -> int:
     settings = load_settings()
-    rows = list(parse_csv(read_text(args.file), local_tz=settings.council.tz))
+    try:
+        rows = list(parse_csv(read_text(args.file), local_tz=settings.council.tz))
+    except FeedError as exc:
+        message = str(exc)
+        raise FeedError(
+            message if message.startswith(str(args.file)) else f"{args.file}: {message}"
+        )
     good = [row for row in rows if isinstance(row, ParsedRow)]
     rejected = [row for row in rows if isinstance(row, RejectedRow)]
     for row in rejected:

@@ -13,6 +13,7 @@ from enum import StrEnum
 from classifiers.detectors import Detections
 from config.settings import PolicySettings
 
+EPSILON = 1e-9
 
 CRITICISM_NOTE = "Criticism of the council is not a reason to remove a comment."
 
@@ -98,10 +99,11 @@ def _labels_over(
     scores: Mapping[str, float], thresholds: Mapping[str, float], factor: float
 ) -> list[str]:
     """Labels at or above factor x threshold, the furthest over first."""
+    # A small tolerance so a score exactly on the line counts (0.75 * 0.80 is 0.6000000000000001).
     hits = [
         label
         for label, score in scores.items()
-        if label in thresholds and score >= factor * thresholds[label]
+        if label in thresholds and score >= factor * thresholds[label] - EPSILON
     ]
     return sorted(hits, key=lambda label: scores[label] / thresholds[label], reverse=True)
 

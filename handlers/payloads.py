@@ -29,16 +29,27 @@ def parse_button_click(body: dict[str, Any]) -> ButtonClick:
         action = body["actions"][0]
         value = json.loads(action["value"])
         container = body["container"]
-        click = ButtonClick(
-            user_id=str(body["user"]["id"]),
-            channel_id=str(container["channel_id"]),
-            message_ts=str(container["message_ts"]),
-            action_id=str(action["action_id"]),
-            review_item_id=int(value["item"]),
-            review_version=int(value["version"]),
+        return ButtonClick(
+            user_id=_text(body["user"]["id"], "user id"),
+            channel_id=_text(container["channel_id"], "channel id"),
+            message_ts=_text(container["message_ts"], "message ts"),
+            action_id=_text(action["action_id"], "action id"),
+            review_item_id=_positive_int(value["item"], "item"),
+            review_version=_positive_int(value["version"], "version"),
         )
-    except (KeyError, IndexError, TypeError, ValueError) as exc:
+    except (KeyError, IndexError, TypeError, ValueError, RecursionError) as exc:
+        # RecursionError: a forged, deeply nested JSON value must not crash the listener.
         raise PayloadError(f"unexpected button payload: {type(exc).__name__}: {exc}") from None
-    if click.review_item_id <= 0 or click.review_version <= 0:
-        raise PayloadError("button value out of range")
-    return click
+
+
+def _text(value: object, what: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"{what} must be a non-empty string")
+    return value
+
+
+def _positive_int(value: object, what: str) -> int:
+    # bool is an int subclass and int() would truncate 1.5: accept only real integers.
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValueError(f"{what} must be a positive integer")
+    return value
