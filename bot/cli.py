@@ -95,7 +95,7 @@ def _cmd_import(args: argparse.Namespace, console: Console) -> int:
         message = str(exc)
         raise FeedError(
             message if message.startswith(str(args.file)) else f"{args.file}: {message}"
-        )
+        ) from None
     good = [row for row in rows if isinstance(row, ParsedRow)]
     rejected = [row for row in rows if isinstance(row, RejectedRow)]
     for row in rejected:
