@@ -48,48 +48,50 @@ def suggest(
 ) -> Suggestion:
     """Map scores and detections to a suggestion, naming the policy clause it rests on."""
     over = _labels_over(scores, policy.thresholds, 1.0)
-    if over:
-        reasons = [policy.label_reasons[label] for label in over if label in policy.label_reasons]
-        escalating = [code for code in reasons if policy.reason_codes[code].escalate]
-        code = escalating[0] if escalating else (reasons[0] if reasons else None)
-        action = SuggestedAction.ESCALATE if escalating else SuggestedAction.HIDE
-        if code is None:
-            action = SuggestedAction.REVIEW
-        listed = ", ".join(
-            f"{label} {scores[label]:.2f} ≥ {policy.thresholds[label]:.2f}" for label in over
+    # Every reason that applies, labels (furthest over first) before detections; an escalating
+    # reason (threats, minors) wins over the rest.
+    evidence = [
+        (
+            policy.label_reasons[label],
+            f"{label} {scores[label]:.2f} ≥ {policy.thresholds[label]:.2f}",
         )
-        return Suggestion(
-            action,
-            code,
-            policy.reason_codes[code].clause if code else None,
-            f"Above threshold: {listed}.",
-            tuple(over),
-        )
-
-    detected_reasons = [
-        (kind, policy.detection_reasons[kind])
+        for label in over
+        if label in policy.label_reasons
+    ] + [
+        (policy.detection_reasons[kind], f"detected {kind.replace('_', ' ')}")
         for kind in detections
         if kind in policy.detection_reasons
     ]
-    if detected_reasons:
-        kind, code = detected_reasons[0]
+    if evidence:
+        escalating = [item for item in evidence if policy.reason_codes[item[0]].escalate]
+        code = (escalating or evidence)[0][0]
         return Suggestion(
-            SuggestedAction.HIDE,
+            SuggestedAction.ESCALATE if escalating else SuggestedAction.HIDE,
             code,
             policy.reason_codes[code].clause,
-            f"Detected {kind.replace('_', ' ')}.",
+            "Policy reasons: " + "; ".join(note for _, note in evidence) + ".",
+            tuple(over),
         )
 
     near = _labels_over(scores, policy.thresholds, policy.review_margin)
-    if near or "link" in detections:
-        notes = [
-            f"{label} {scores[label]:.2f} is close to its threshold {policy.thresholds[label]:.2f}"
-            for label in near
-        ]
-        if "link" in detections:
-            notes.append("contains a link")
+    notes = [
+        f"{label} {scores[label]:.2f} is above its threshold {policy.thresholds[label]:.2f} "
+        "but no policy reason is mapped to it"
+        for label in over
+    ] + [
+        f"{label} {scores[label]:.2f} is close to its threshold {policy.thresholds[label]:.2f}"
+        for label in near
+        if label not in over
+    ]
+    if "link" in detections:
+        notes.append("contains a link")
+    if notes:
         return Suggestion(
-            SuggestedAction.REVIEW, None, None, "Worth a look: " + "; ".join(notes) + "."
+            SuggestedAction.REVIEW,
+            None,
+            None,
+            "Worth a look: " + "; ".join(notes) + ".",
+            tuple(over),
         )
 
     return Suggestion(SuggestedAction.APPROVE, None, None, _approve_explanation(scores, policy))

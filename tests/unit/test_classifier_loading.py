@@ -118,8 +118,8 @@ def test_auto_falls_back_with_one_clear_line(empty_torch_home: Path) -> None:
     assert fallback.startswith("Detoxify weights unavailable: no checkpoint at ")
     assert "toxic_debiased-c7548aa0.ckpt" in fallback
     assert (
-        '. Fix: download the weights once (README, "Detoxify weights") or set classifier.detoxify.checkpoint. '
-        in fallback
+        '. Fix: download the weights once (README, "Detoxify weights") or set '
+        "classifier.detoxify.checkpoint. " in fallback
     )
     assert fallback.endswith(
         f"Using the offline fallback classifier alt-profanity-check {version}."
