@@ -31,26 +31,24 @@ def load_classifier(
     Settings mistakes (e.g. a checkpoint path that does not exist) raise even in ``auto`` mode:
     falling back would hide them behind a worse classifier.
     """
-    classifier: Classifier
-    if backend == "profanity-check":
-        classifier = ProfanityCheckClassifier.load()
-    elif backend == "detoxify":
-        classifier = DetoxifyClassifier.load(
+
+    def load_detoxify() -> Classifier:
+        return DetoxifyClassifier.load(
             detoxify_model,
             checkpoint=checkpoint,
             huggingface_config_path=huggingface_config_path,
             expected_sha256=checkpoint_sha256,
             device=device,
         )
+
+    classifier: Classifier
+    if backend == "profanity-check":
+        classifier = ProfanityCheckClassifier.load()
+    elif backend == "detoxify":
+        classifier = load_detoxify()
     elif backend == "auto":
         try:
-            classifier = DetoxifyClassifier.load(
-                detoxify_model,
-                checkpoint=checkpoint,
-                huggingface_config_path=huggingface_config_path,
-                expected_sha256=checkpoint_sha256,
-                device=device,
-            )
+            classifier = load_detoxify()
         except DetoxifySettingsError:
             raise
         except ClassifierUnavailable as unavailable:
