@@ -14,11 +14,22 @@ from pathlib import Path
 from types import FrameType
 
 from rich.console import Console
+from rich.progress import MofNCompleteColumn, Progress
+from rich.table import Table
+from rich.text import Text
 
 from bot import output
 from bot.container import Container, build
 from config.settings import ConfigError, Settings, load_settings, require
-from platforms.import_feed import FeedError, ParsedRow, RejectedRow, parse_csv, read_text
+from platforms.import_feed import (
+    FEED_FORMATS,
+    FeedError,
+    ParsedRow,
+    RejectedRow,
+    parse_feed,
+    rejects_path_for,
+    write_rejects,
+)
 from storage import migrate
 from storage.db import make_engine
 
@@ -61,13 +72,37 @@ def _parser() -> argparse.ArgumentParser:
     run.set_defaults(func=_cmd_run)
 
     imp = commands.add_parser("import", help="import, classify and queue comments from a file")
-    imp.add_argument("file", type=Path, help="a CSV file (see the README for its columns)")
+    imp.add_argument("file", type=Path, help="a CSV, JSON or NDJSON file (see the README)")
+    imp.add_argument(
+        "--format",
+        type=str.lower,
+        choices=FEED_FORMATS,
+        help="the file's format (default: from its extension: .csv, .json, .ndjson or .jsonl)",
+    )
+    imp.add_argument(
+        "--rejects",
+        type=Path,
+        metavar="PATH",
+        help="where to write rejected rows as CSV (default: FILE.rejects.csv beside FILE)",
+    )
     imp.add_argument("--dry-run", action="store_true", help="check the file, store nothing")
     imp.set_defaults(func=_cmd_import)
 
     queue = commands.add_parser("queue", help="print the triage queue")
     queue.add_argument("--limit", type=int, default=50, help="show at most N items (default 50)")
     queue.set_defaults(func=_cmd_queue)
+
+    accounts = commands.add_parser("accounts", help="the register of council accounts")
+    account_commands = accounts.add_subparsers(
+        dest="accounts_command", required=True, metavar="ACTION"
+    )
+    account_commands.add_parser("list", help="list accounts and their status").set_defaults(
+        func=_cmd_accounts_list
+    )
+
+    poll = commands.add_parser("poll", help="poll the platforms once, now")
+    poll.add_argument("--account", help="poll only this account (default: all)")
+    poll.set_defaults(func=_cmd_poll)
 
     db = commands.add_parser("db", help="database schema")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
@@ -90,7 +125,7 @@ def _version() -> str:
 def _cmd_import(args: argparse.Namespace, console: Console) -> int:
     settings = load_settings()
     try:
-        rows = list(parse_csv(read_text(args.file), local_tz=settings.council.tz))
+        rows = list(parse_feed(args.file, format=args.format, local_tz=settings.council.tz))
     except FeedError as exc:
         message = str(exc)
         raise FeedError(
@@ -98,8 +133,20 @@ def _cmd_import(args: argparse.Namespace, console: Console) -> int:
         ) from None
     good = [row for row in rows if isinstance(row, ParsedRow)]
     rejected = [row for row in rows if isinstance(row, RejectedRow)]
-    for row in rejected:
-        console.print(f"{args.file}: line {row.line}: rejected: {row.reason}", markup=False)
+    # Thousands of lines would bury the summary; the rejects file has every one.
+    listed = 100
+    for row in rejected[:listed]:
+        console.print(f"{args.file}: {row.location}: rejected: {row.reason}", markup=False)
+    if len(rejected) > listed:
+        console.print(f"… and {len(rejected) - listed} more rejected row(s).", markup=False)
+    if rejected:
+        # Written before anything is stored, so a rejects file that cannot be written stops
+        # the import with nothing half done.
+        rejects = args.rejects or rejects_path_for(args.file)
+        if rejects.resolve() == args.file.resolve():
+            raise FeedError(f"{rejects}: the rejects file must not be the file being imported")
+        write_rejects(rejects, rejected)
+        console.print(f"Rejected rows written to {rejects}", markup=False)
     if args.dry_run:
         console.print(
             f"Dry run: {len(good)} row(s) would be imported, {len(rejected)} rejected.",
@@ -107,10 +154,34 @@ def _cmd_import(args: argparse.Namespace, console: Console) -> int:
         )
         return EXIT_REJECTED if rejected else EXIT_OK
     container = build(settings, announce=lambda line: console.print(line, markup=False))
-    report = container.ingest().ingest(row.comment for row in good)
+    ingest = container.ingest()
+    comments = [row.comment for row in good]
+    new = edited = unchanged = 0
+    # Storing and classifying in chunks is what ingest() does in one go; chunks let the bar
+    # move. It is only worth drawing for long imports, and only on a terminal (not in logs).
+    chunk = 250
+    show_bar = len(comments) > 1_000 and sys.stderr.isatty()
+    bar_console = Console(stderr=True)
+    with Progress(
+        *Progress.get_default_columns(),
+        MofNCompleteColumn(),
+        console=bar_console,
+        transient=True,
+        disable=not show_bar,
+    ) as progress:
+        task = progress.add_task("Importing", total=len(comments))
+        for start in range(0, len(comments), chunk):
+            batch = comments[start : start + chunk]
+            stored = ingest.store(batch)
+            ingest.classify_pending()
+            new += stored.new
+            edited += stored.edited
+            unchanged += stored.unchanged
+            progress.advance(task, len(batch))
+    ingest.classify_pending()  # versions left unclassified by an earlier, interrupted run
     console.print(
-        f"Imported {args.file}: {report.new} new, {report.edited} edited, "
-        f"{report.unchanged} already known, {len(rejected)} rejected.",
+        f"Imported {args.file}: {new} new, {edited} edited, "
+        f"{unchanged} already known, {len(rejected)} rejected.",
         markup=False,
     )
     _deliver_to_slack(container, console)
@@ -140,6 +211,63 @@ def _cmd_queue(args: argparse.Namespace, console: Console) -> int:
     container = build(load_settings())
     output.print_queue(console, container, limit=args.limit)
     return EXIT_OK
+
+
+def _cmd_accounts_list(args: argparse.Namespace, console: Console) -> int:
+    container = build(load_settings())
+    configured = {account.name for account in container.settings.accounts}
+    statuses = container.accounts.statuses(configured)
+    if not statuses:
+        console.print("No accounts yet: add them under `accounts:` in your SMAT_CONFIG file.")
+        return EXIT_OK
+    table = Table(title="Council accounts")
+    for column in ("Name", "Platform", "Id", "Display name", "Token", "Status"):
+        table.add_column(column)
+    for status in statuses:
+        state = status.status + (f": {status.status_detail}" if status.status_detail else "")
+        if not status.configured:
+            state += " (not in the configuration; seen in an import)"
+        table.add_row(
+            *(
+                Text(value)
+                for value in (
+                    status.name,
+                    status.platform,
+                    status.external_id,
+                    status.display_name,
+                    status.token_ref or "—",
+                    state,
+                )
+            )
+        )
+    console.print(table)
+    return EXIT_OK
+
+
+def _cmd_poll(args: argparse.Namespace, console: Console) -> int:
+    settings = load_settings()
+    container = build(settings, announce=lambda line: console.print(line, markup=False))
+    accounts = [container.account(args.account)] if args.account else list(settings.accounts)
+    if not accounts:
+        console.print("No accounts to poll: add them under `accounts:` in your SMAT_CONFIG file.")
+        return EXIT_OK
+    poller = container.poller()
+    failed = 0
+    for account in accounts:
+        outcome = poller.poll(account)
+        if outcome.error:
+            failed += 1
+            console.print(f"{account.name}: failed: {outcome.error}", markup=False)
+        elif outcome.skipped:
+            console.print(f"{account.name}: skipped: {outcome.skipped}", markup=False)
+        else:
+            console.print(
+                f"{account.name}: {outcome.fetched} fetched, {outcome.new} new, "
+                f"{outcome.edited} edited",
+                markup=False,
+            )
+    _deliver_to_slack(container, console)
+    return EXIT_REJECTED if failed else EXIT_OK
 
 
 def _cmd_db_upgrade(args: argparse.Namespace, console: Console) -> int:
@@ -183,7 +311,10 @@ def _cmd_run(args: argparse.Namespace, console: Console) -> int:
 
             log.info("starting in HTTP mode on %s:%d (POST /slack/events)", args.host, args.port)
             waitress.serve(
-                create_wsgi_app(app, container.sessions), host=args.host, port=args.port, threads=8
+                create_wsgi_app(app, container.sessions, container.webhooks()),
+                host=args.host,
+                port=args.port,
+                threads=8,
             )
     except KeyboardInterrupt:
         log.info("stopping")

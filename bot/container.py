@@ -10,17 +10,23 @@ from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.background import Nudge
 from bot.clock import Clock, system_clock
+from bot.connectors import build_connector
+from bot.services.accounts import AccountRegister, SecretResolver
 from bot.services.canned_responses import seed_canned_responses
 from bot.services.ingest import IngestService
 from bot.services.members import MemberDirectory
 from bot.services.outbox import Handler, OutboxDispatcher
+from bot.services.polling import Poller
 from bot.services.review import ReviewService
 from bot.services.slack_cards import SlackCardPublisher
 from bot.services.triage import TriageDesk
+from bot.webhooks import WebhookReceiver
 from classifiers.base import Classifier
 from classifiers.loading import load_classifier
-from config.settings import Settings, SlackSettings
+from config.settings import AccountSettings, ConfigError, Settings, SlackSettings
+from platforms.base import Connector
 from storage import migrate
 from storage.db import make_engine, session_factory
 
@@ -50,6 +56,8 @@ class Container:
     review: ReviewService
     outbox: OutboxDispatcher
     desk: TriageDesk
+    accounts: AccountRegister
+    secrets: SecretResolver
     slack_client: WebClient | None
     _classifier: Classifier | None = None
     _announce: Callable[[str], None] = field(default=print)
@@ -74,6 +82,36 @@ class Container:
         """The ingest pipeline (loads the classifier)."""
         return IngestService(self.sessions, self.classifier, self.settings.policy, self.clock)
 
+    def connector(self, account: AccountSettings) -> Connector:
+        """The connector for a registered account."""
+        return build_connector(account, self.settings.platforms, self.secrets, self.clock)
+
+    def poller(self) -> Poller:
+        """Runs poll cycles for the registered accounts."""
+        return Poller(self.sessions, self.accounts, self.connector, self.ingest, self.clock)
+
+    def webhooks(self) -> WebhookReceiver:
+        """Receives Facebook and Instagram deliveries; classification follows in the background."""
+
+        def classify_and_deliver() -> None:
+            self.ingest().classify_pending()
+            self.outbox.deliver_due()
+
+        return WebhookReceiver(
+            self.settings.platforms,
+            self.secrets,
+            self.ingest,
+            Nudge(classify_and_deliver, "webhook-classify"),
+        )
+
+    def account(self, name: str) -> AccountSettings:
+        """A registered account by name, or ConfigError listing the known names."""
+        for account in self.settings.accounts:
+            if account.name == name:
+                return account
+        known = ", ".join(a.name for a in self.settings.accounts) or "none configured"
+        raise ConfigError(f"Unknown account {name!r} (accounts: {known})")
+
 
 def build(
     settings: Settings,
@@ -91,6 +129,8 @@ def build(
     sessions = session_factory(engine)
     if slack_client is None and settings.slack.configured:
         slack_client = make_web_client(settings.slack)
+    accounts = AccountRegister(sessions, clock)
+    accounts.sync(settings.accounts)
     members = MemberDirectory(sessions, settings, clock)
     members.enrol_seeds(settings.members)
     seed_canned_responses(sessions, settings.canned_responses, clock())
@@ -104,6 +144,7 @@ def build(
             settings.council.tz,
         )
         handlers["slack.sync_card"] = publisher.sync_card
+        handlers["slack.account_alert"] = publisher.account_alert
     outbox = OutboxDispatcher(sessions, handlers, clock)
     review = ReviewService(sessions, members, clock)
     return Container(
@@ -115,6 +156,8 @@ def build(
         review=review,
         outbox=outbox,
         desk=TriageDesk(review, outbox),
+        accounts=accounts,
+        secrets=SecretResolver(settings.secrets_file),
         slack_client=slack_client,
         _classifier=classifier,
         _announce=announce,

@@ -91,6 +91,13 @@ def _author_line(card: TriageCard, tz: tzinfo) -> str:
 def _body(card: TriageCard) -> list[Block]:
     text = card.text
     blocks: list[Block] = [{"type": "section", "text": plain(text)}]
+    if card.deleted:
+        blocks.append(
+            {
+                "type": "context",
+                "elements": [mrkdwn(":wastebasket: Deleted by its author on the platform.")],
+            }
+        )
     if len(text) > MAX_TEXT:
         note = f"Shown in part: the comment is {len(text):,} characters."
         if card.permalink:

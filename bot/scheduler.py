@@ -1,9 +1,17 @@
-"""Background jobs (APScheduler): deliver the outbox; later issues add polling and digests."""
+"""Background jobs (APScheduler): poll each account at its own interval, deliver the outbox.
+
+Poll jobs live in a job store in the bot's own database, so their timing survives a restart
+(a restart does not make every account poll at once). Jobs are stored by reference to the
+module-level functions below, which run against the container that started the scheduler.
+Where each poll resumes is not the job's business: that is the account's stored watermark.
+"""
 
 from __future__ import annotations
 
 import logging
 
+from apscheduler.jobstores.memory import MemoryJobStore
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from bot.container import Container
@@ -11,41 +19,103 @@ from bot.container import Container
 log = logging.getLogger(__name__)
 
 OUTBOX_INTERVAL_SECONDS = 5
+CLASSIFY_INTERVAL_SECONDS = 30
+POLL_JOB_PREFIX = "poll:"
+
+_container: Container | None = None
 
 
 def start_scheduler(container: Container) -> BackgroundScheduler:
     """Start the background jobs and return the scheduler (call ``shutdown()`` to stop it)."""
-    scheduler = BackgroundScheduler(timezone=container.settings.council.timezone)
+    global _container
+    _container = container
+    scheduler = BackgroundScheduler(
+        jobstores={
+            "default": SQLAlchemyJobStore(engine=container.engine, tablename="scheduler_jobs"),
+            "volatile": MemoryJobStore(),
+        },
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300},
+        timezone=container.settings.council.timezone,
+    )
     scheduler.add_job(
-        _deliver_outbox,
+        deliver_outbox_job,
         "interval",
         seconds=OUTBOX_INTERVAL_SECONDS,
-        args=[container],
         id="deliver-outbox",
-        max_instances=1,  # never two deliveries at once in one process
-        coalesce=True,
+        jobstore="volatile",
     )
     scheduler.add_job(
-        _classify_pending,
+        classify_pending_job,
         "interval",
-        seconds=30,
-        args=[container],
+        seconds=CLASSIFY_INTERVAL_SECONDS,
         id="classify-pending",
-        max_instances=1,
-        coalesce=True,
+        jobstore="volatile",
     )
-    scheduler.start()
+    scheduler.start(paused=True)  # jobs can be reconciled against the store before any runs
+    schedule_polls(scheduler, container)
+    scheduler.resume()
     return scheduler
 
 
-def _deliver_outbox(container: Container) -> None:
-    report = container.outbox.deliver_due()
+def schedule_polls(scheduler: BackgroundScheduler, container: Container) -> None:
+    """One poll job per configured account; jobs of accounts no longer configured are removed."""
+    settings = container.settings
+    wanted = (
+        {f"{POLL_JOB_PREFIX}{a.name}": a for a in settings.accounts}
+        if settings.polling.enabled
+        else {}
+    )
+    for job in scheduler.get_jobs(jobstore="default"):
+        if job.id.startswith(POLL_JOB_PREFIX) and job.id not in wanted:
+            job.remove()
+    for job_id, account in wanted.items():
+        existing = scheduler.get_job(job_id, jobstore="default")
+        interval = account.poll_minutes * 60
+        if existing is not None and getattr(existing.trigger, "interval_length", None) == interval:
+            continue  # keep its stored next run time across the restart
+        scheduler.add_job(
+            poll_job,
+            "interval",
+            minutes=account.poll_minutes,
+            jitter=settings.polling.jitter_seconds,  # spread polls so accounts do not fire together
+            args=[account.name],
+            id=job_id,
+            jobstore="default",
+            replace_existing=True,
+        )
+
+
+def poll_job(account_name: str) -> None:
+    """Poll one account (a scheduled job)."""
+    container = _running()
+    outcome = container.poller().poll(container.account(account_name))
+    if outcome.error:
+        log.warning("poll %s: %s", account_name, outcome.error)
+    elif outcome.fetched:
+        log.info(
+            "poll %s: %d fetched, %d new, %d edited",
+            account_name,
+            outcome.fetched,
+            outcome.new,
+            outcome.edited,
+        )
+
+
+def deliver_outbox_job() -> None:
+    """Deliver due outbox messages (a scheduled job)."""
+    report = _running().outbox.deliver_due()
     if report.delivered or report.retrying:
         log.info("outbox: %d delivered, %d to retry", report.delivered, report.retrying)
 
 
-def _classify_pending(container: Container) -> None:
-    # Picks up anything stored but not classified (e.g. after a crash mid-import).
-    classified = container.ingest().classify_pending()
+def classify_pending_job() -> None:
+    """Classify anything stored but not yet classified, e.g. after a crash or a webhook."""
+    classified = _running().ingest().classify_pending()
     if classified:
         log.info("classified %d pending comment version(s)", classified)
+
+
+def _running() -> Container:
+    if _container is None:
+        raise RuntimeError("the scheduler's jobs ran before start_scheduler()")
+    return _container

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
+from http import HTTPStatus
 from typing import Any
+from urllib.parse import parse_qs
 
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
+
+from bot.webhooks import WEBHOOK_PLATFORMS, WebhookReceiver
+from platforms.types import Platform
 
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
@@ -18,14 +23,21 @@ MAX_BODY_BYTES = 1_000_000
 """Slack's payloads are far smaller; refuse anything bigger before reading it."""
 
 
-def create_wsgi_app(slack_app: App, sessions: sessionmaker[Session]) -> WSGIApp:
-    """Route /slack/events to Bolt and /healthz to a database check."""
+WEBHOOK_PATHS = {f"/webhooks/{platform.value}": platform for platform in WEBHOOK_PLATFORMS}
+
+
+def create_wsgi_app(
+    slack_app: App, sessions: sessionmaker[Session], webhooks: WebhookReceiver | None = None
+) -> WSGIApp:
+    """Route /slack/events to Bolt, /webhooks/* to the receiver and /healthz to a DB check."""
     slack_handler = SlackRequestHandler(slack_app, path="/slack/events")
 
     def application(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         if path == "/healthz":
             return _health(sessions, start_response)
+        if path in WEBHOOK_PATHS and webhooks is not None:
+            return _webhook(webhooks, WEBHOOK_PATHS[path], environ, start_response)
         if path == "/slack/events":
             length = int(environ.get("CONTENT_LENGTH") or 0)
             if length > MAX_BODY_BYTES:
@@ -34,6 +46,35 @@ def create_wsgi_app(slack_app: App, sessions: sessionmaker[Session]) -> WSGIApp:
         return _json(start_response, "404 Not Found", {"error": "not found"})
 
     return application
+
+
+def _webhook(
+    webhooks: WebhookReceiver,
+    platform: Platform,
+    environ: dict[str, Any],
+    start_response: StartResponse,
+) -> Iterable[bytes]:
+    method = environ.get("REQUEST_METHOD", "GET")
+    if method == "GET":
+        query = {k: v[0] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
+        reply = webhooks.verify(platform, query)
+    elif method == "POST":
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = -1
+        if not 0 <= length <= MAX_BODY_BYTES:
+            return _json(start_response, "413 Payload Too Large", {"error": "too large"})
+        body = environ["wsgi.input"].read(length)
+        reply = webhooks.deliver(platform, body, environ.get("HTTP_X_HUB_SIGNATURE_256"))
+    else:
+        return _json(start_response, "405 Method Not Allowed", {"error": "method not allowed"})
+    data = reply.body.encode()
+    start_response(
+        f"{reply.status} {HTTPStatus(reply.status).phrase}",
+        [("Content-Type", reply.content_type), ("Content-Length", str(len(data)))],
+    )
+    return [data]
 
 
 def _health(sessions: sessionmaker[Session], start_response: StartResponse) -> Iterable[bytes]:

@@ -202,6 +202,58 @@ class CannedResponse(_Section):
     body: str = Field(min_length=1)
 
 
+SECRET_REF = r"^(env|file):[A-Za-z0-9_.\-]+$"  # noqa: S105 - a pattern, not a secret
+"""Where a secret lives: ``env:NAME`` (an environment variable) or ``file:KEY`` (secrets file)."""
+
+
+class PlatformEndpoint(_Section):
+    """How to reach one platform's API, and the secrets its webhooks are checked with."""
+
+    api_url: str
+    api_version: str | None = None
+    app_secret: str | None = Field(default=None, pattern=SECRET_REF)
+    """Reference to the app secret that signs webhook deliveries (X-Hub-Signature-256)."""
+    verify_token: str | None = Field(default=None, pattern=SECRET_REF)
+    """Reference to the token Meta echoes in the webhook verification handshake."""
+
+    @field_validator("api_url")
+    @classmethod
+    def _api_url_shape(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("must be an http(s) URL")
+        return value if value.endswith("/") else value + "/"
+
+
+class PlatformSettings(_Section):
+    """API endpoints per platform (configurable for proxies and tests)."""
+
+    facebook: PlatformEndpoint
+    instagram: PlatformEndpoint
+    youtube: PlatformEndpoint
+    x: PlatformEndpoint
+
+
+class AccountSettings(_Section):
+    """One council account in the register."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_.\-]{0,62}$")
+    platform: Literal["facebook", "instagram", "youtube", "x"]
+    id: str = Field(min_length=1)
+    """The account's id on the platform: Page id, Instagram user id, channel id, X user id."""
+    display_name: str = Field(min_length=1)
+    token: str = Field(pattern=SECRET_REF)
+    """Reference to the access token (never the token itself)."""
+    poll_minutes: int = Field(default=10, ge=1, le=1440)
+    lookback_days: int = Field(default=14, ge=1, le=365)
+
+
+class PollingSettings(_Section):
+    """How scheduled polling behaves."""
+
+    enabled: bool = True
+    jitter_seconds: int = Field(default=30, ge=0, le=3600)
+
+
 class Settings(BaseSettings):
     """Everything SMAT Bot is configured with; built once by ``load_settings``."""
 
@@ -217,6 +269,18 @@ class Settings(BaseSettings):
     roles: dict[Role, tuple[Permission, ...]]
     members: tuple[MemberSeed, ...] = ()
     canned_responses: dict[str, CannedResponse] = {}
+    platforms: PlatformSettings
+    accounts: tuple[AccountSettings, ...] = ()
+    secrets_file: Path | None = None
+    polling: PollingSettings = PollingSettings()
+
+    @model_validator(mode="after")
+    def _account_names_unique(self) -> Self:
+        names = [account.name for account in self.accounts]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise ValueError(f"accounts: duplicate account name(s): {', '.join(duplicates)}")
+        return self
 
     @classmethod
     def settings_customise_sources(

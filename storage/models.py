@@ -77,6 +77,9 @@ class Account(Base):
     """Name of the environment variable or secrets-file entry holding the token, never the token."""
     status: Mapped[str] = mapped_column(String(20), default="active")
     status_detail: Mapped[str | None] = mapped_column(Text)
+    status_changed_at: Mapped[datetime | None]
+    poll_after: Mapped[datetime | None]
+    """Do not poll before this time (a platform asked us to slow down)."""
     created_at: Mapped[datetime]
 
 
@@ -249,7 +252,11 @@ class IngestionWatermark(Base):
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
     stream: Mapped[str] = mapped_column(String(100))
     cursor: Mapped[str | None] = mapped_column(Text)
+    """The connector's own watermark, as JSON."""
     seen_until: Mapped[datetime | None]
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None]
+    """A poll holds the lease so two polls of one account never run at once, in any process."""
     updated_at: Mapped[datetime]
 
 

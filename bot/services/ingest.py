@@ -22,7 +22,7 @@ from classifiers.base import Classifier
 from classifiers.detectors import detect
 from classifiers.policy import SuggestedAction, Suggestion, suggest
 from config.settings import PolicySettings
-from platforms.types import IncomingComment
+from platforms.types import IncomingComment, Platform
 from storage.models import (
     Account,
     Author,
@@ -95,6 +95,38 @@ class IngestService:
             with self._sessions.begin() as session:
                 _Batch(session, self._clock).store(batch, report)
         return report
+
+    def mark_deleted(self, platform: Platform, removed: Sequence[tuple[str, str]]) -> int:
+        """Record comments their authors deleted (account id, comment id); refresh their cards."""
+        now = self._clock()
+        marked = 0
+        with self._sessions.begin() as session:
+            for account_external_id, comment_external_id in removed:
+                comment = session.scalar(
+                    select(Comment)
+                    .join(Account, Account.id == Comment.account_id)
+                    .where(
+                        Account.platform == platform.value,
+                        Account.external_id == account_external_id,
+                        Comment.external_id == comment_external_id,
+                        Comment.deleted_at.is_(None),
+                    )
+                )
+                if comment is None:
+                    continue  # unknown to us, or already marked: a repeated delivery
+                comment.deleted_at = now
+                marked += 1
+                item = session.scalar(select(ReviewItem).where(ReviewItem.comment_id == comment.id))
+                if item is not None:
+                    enqueue(
+                        session,
+                        kind="slack.sync_card",
+                        key=f"slack.sync_card:{item.id}:deleted",
+                        payload={"review_item_id": item.id},
+                        priority=item.priority,
+                        now=now,
+                    )
+        return marked
 
     def classify_pending(self) -> int:
         """Classify current comment versions that have no classification yet; return how many."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import tzinfo
 from typing import Any
 
@@ -13,7 +13,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.cards import load_card
-from bot.rendering import render_card
+from bot.rendering import escape_mrkdwn, mrkdwn, render_card
 from bot.services.outbox import RetryLater
 from storage.models import ReviewItem
 
@@ -42,27 +42,50 @@ class SlackCardPublisher:
         with self._sessions() as session:
             card = load_card(session, int(payload["review_item_id"]))
         message = render_card(card, reason_labels=self._reason_labels, tz=self._tz)
-        try:
-            if card.slack_ts is None:
-                response = self._client.chat_postMessage(
+        if card.slack_ts is None:
+            response: Any = self._call(
+                lambda: self._client.chat_postMessage(
                     channel=self._channel,
                     text=message.text,
                     blocks=message.blocks,
                     unfurl_links=False,
                     unfurl_media=False,
                 )
-                self._remember(card.review_item_id, str(response["channel"]), str(response["ts"]))
-            else:
-                self._client.chat_update(
+            )
+            self._remember(card.review_item_id, str(response["channel"]), str(response["ts"]))
+        else:
+            ts = card.slack_ts
+            self._call(
+                lambda: self._client.chat_update(
                     channel=card.slack_channel or self._channel,
-                    ts=card.slack_ts,
+                    ts=ts,
                     text=message.text,
                     blocks=message.blocks,
                 )
+            )
+
+    def account_alert(self, payload: Mapping[str, Any]) -> None:
+        """Tell the triage channel that an account needs attention (sent once per change)."""
+        account = escape_mrkdwn(str(payload["account"]))
+        detail = escape_mrkdwn(str(payload["detail"]))
+        text = (
+            f":warning: The account *{account}* needs attention: {detail}. "
+            "Comments from it are not being collected until this is fixed; "
+            "`smat-bot accounts list` shows its status."
+        )
+        self._call(
+            lambda: self._client.chat_postMessage(
+                channel=self._channel, text=text, blocks=[{"type": "section", "text": mrkdwn(text)}]
+            )
+        )
+
+    def _call(self, call: Callable[[], object]) -> object:
+        try:
+            return call()
         except SlackApiError as exc:
             if exc.response.status_code == 429:
-                retry_after = float(exc.response.headers.get("Retry-After", 1))
-                raise RetryLater("Slack rate limit", retry_after) from None
+                headers = {k.lower(): v for k, v in exc.response.headers.items()}
+                raise RetryLater("Slack rate limit", float(headers.get("retry-after", 1))) from None
             raise
 
     def _remember(self, review_item_id: int, channel: str, ts: str) -> None:

@@ -1,0 +1,195 @@
+"""Polling: one cycle for one account — lease, fetch since the watermark, store, classify.
+
+Comments are stored before the new watermark is saved, so a crash in between only means the
+next poll fetches them again, and storage (unique per account and comment id) drops the
+repeats. The lease on the watermark row means two polls of one account never run at once,
+whether in one process or several.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.clock import Clock
+from bot.services.accounts import AccountRegister
+from bot.services.ingest import IngestService
+from config.settings import AccountSettings, ConfigError
+from platforms.base import Connector
+from platforms.errors import AuthExpired, PermissionDenied, PlatformError, RateLimited
+from storage.models import Account, IngestionWatermark
+
+log = logging.getLogger(__name__)
+
+STREAM = "comments"
+LEASE = timedelta(minutes=15)
+ERROR_BACK_OFF = timedelta(minutes=2)
+
+
+@dataclass(frozen=True)
+class PollOutcome:
+    """What one poll of one account did."""
+
+    account: str
+    fetched: int = 0
+    new: int = 0
+    edited: int = 0
+    skipped: str | None = None
+    error: str | None = None
+
+
+class Poller:
+    """Runs poll cycles with the connectors and ingest pipeline the composition root hands in."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        register: AccountRegister,
+        connector_for: Callable[[AccountSettings], Connector],
+        ingest: Callable[[], IngestService],
+        clock: Clock,
+    ) -> None:
+        self._sessions = sessions
+        self._register = register
+        self._connector_for = connector_for
+        self._ingest = ingest
+        self._clock = clock
+        self._owner = uuid.uuid4().hex
+
+    def poll(self, account: AccountSettings) -> PollOutcome:
+        """Poll one account once, unless it is backing off or another poll holds it."""
+        now = self._clock()
+        account_id, poll_after = self._account_row(account.name)
+        if poll_after is not None and poll_after > now:
+            local = poll_after.isoformat(timespec="seconds")
+            return PollOutcome(account.name, skipped=f"backing off until {local}")
+        watermark = self._take_lease(account_id, now)
+        if watermark is None:
+            return PollOutcome(account.name, skipped="another poll of this account is running")
+        try:
+            return self._poll_holding_lease(account, account_id, watermark)
+        finally:
+            self._release_lease(account_id)
+
+    def _poll_holding_lease(
+        self, account: AccountSettings, account_id: int, watermark: dict[str, object]
+    ) -> PollOutcome:
+        try:
+            connector = self._connector_for(account)
+            result = connector.fetch_new(watermark)
+        except ConfigError as exc:
+            self._register.mark_needs_attention(account.name, str(exc), notify_channel=True)
+            return PollOutcome(account.name, error=str(exc))
+        except RateLimited as exc:
+            self._register.back_off(
+                account.name, self._clock() + timedelta(seconds=exc.retry_after)
+            )
+            return PollOutcome(account.name, error=str(exc))
+        except (AuthExpired, PermissionDenied) as exc:
+            self._register.mark_needs_attention(account.name, exc.detail, notify_channel=True)
+            return PollOutcome(account.name, error=str(exc))
+        except PlatformError as exc:
+            log.warning("poll of %s failed: %s", account.name, exc)
+            self._register.back_off(account.name, self._clock() + ERROR_BACK_OFF)
+            return PollOutcome(account.name, error=str(exc))
+        ingest = self._ingest()
+        report = ingest.store(result.comments)
+        seen_until = max((comment.created_at for comment in result.comments), default=None)
+        self._save_watermark(account_id, result.watermark, seen_until)
+        self._register.mark_healthy(account.name)
+        ingest.classify_pending()
+        return PollOutcome(account.name, len(result.comments), report.new, report.edited)
+
+    def _account_row(self, name: str) -> tuple[int, datetime | None]:
+        with self._sessions() as session:
+            row = session.execute(
+                select(Account.id, Account.poll_after).where(Account.name == name)
+            ).one_or_none()
+        if row is None:
+            raise LookupError(f"account {name!r} is not in the register")
+        return row.id, row.poll_after
+
+    def _take_lease(self, account_id: int, now: datetime) -> dict[str, object] | None:
+        """Claim the account's watermark row; None when another poll holds it."""
+        self._ensure_watermark_row(account_id, now)
+        with self._sessions.begin() as session:
+            claimed = session.execute(
+                update(IngestionWatermark)
+                .where(
+                    IngestionWatermark.account_id == account_id,
+                    IngestionWatermark.stream == STREAM,
+                    or_(
+                        IngestionWatermark.lease_until.is_(None),
+                        IngestionWatermark.lease_until < now,
+                    ),
+                )
+                .values(lease_owner=self._owner, lease_until=now + LEASE)
+            )
+            if claimed.rowcount != 1:  # type: ignore[attr-defined]
+                return None
+            cursor = session.scalar(
+                select(IngestionWatermark.cursor).where(
+                    IngestionWatermark.account_id == account_id,
+                    IngestionWatermark.stream == STREAM,
+                )
+            )
+        return dict(json.loads(cursor)) if cursor else {}
+
+    def _ensure_watermark_row(self, account_id: int, now: datetime) -> None:
+        with self._sessions() as session:
+            exists = session.scalar(
+                select(IngestionWatermark.id).where(
+                    IngestionWatermark.account_id == account_id,
+                    IngestionWatermark.stream == STREAM,
+                )
+            )
+        if exists is not None:
+            return
+        try:
+            with self._sessions.begin() as session:
+                session.add(
+                    IngestionWatermark(account_id=account_id, stream=STREAM, updated_at=now)
+                )
+        except IntegrityError:
+            pass  # another process created it first
+
+    def _save_watermark(
+        self, account_id: int, watermark: dict[str, object], seen_until: datetime | None
+    ) -> None:
+        now = self._clock()
+        values: dict[str, object] = {
+            "cursor": json.dumps(watermark, sort_keys=True),
+            "updated_at": now,
+        }
+        if seen_until is not None:
+            values["seen_until"] = seen_until
+        with self._sessions.begin() as session:
+            session.execute(
+                update(IngestionWatermark)
+                .where(
+                    IngestionWatermark.account_id == account_id,
+                    IngestionWatermark.stream == STREAM,
+                    IngestionWatermark.lease_owner == self._owner,
+                )
+                .values(**values)
+            )
+
+    def _release_lease(self, account_id: int) -> None:
+        with self._sessions.begin() as session:
+            session.execute(
+                update(IngestionWatermark)
+                .where(
+                    IngestionWatermark.account_id == account_id,
+                    IngestionWatermark.stream == STREAM,
+                    IngestionWatermark.lease_owner == self._owner,
+                )
+                .values(lease_owner=None, lease_until=None)
+            )
