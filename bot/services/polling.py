@@ -20,18 +20,23 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import Clock
+from bot.hashing import content_sha256
 from bot.services.accounts import AccountRegister
 from bot.services.ingest import IngestService
 from config.settings import AccountSettings, ConfigError
 from platforms.base import Connector
-from platforms.errors import AuthExpired, PermissionDenied, PlatformError, RateLimited
-from storage.models import Account, IngestionWatermark
+from platforms.errors import AuthExpired, Gone, PermissionDenied, PlatformError, RateLimited
+from platforms.types import Platform
+from storage.models import Account, Comment, CommentVersion, IngestionWatermark, ReviewItem
 
 log = logging.getLogger(__name__)
 
 STREAM = "comments"
 LEASE = timedelta(minutes=15)
 ERROR_BACK_OFF = timedelta(minutes=2)
+RECHECK_LIMIT = 20
+"""Pending comments re-fetched per poll, to spot edits and deletions by their authors."""
+RECHECK_WINDOW = timedelta(days=7)
 
 
 @dataclass(frozen=True)
@@ -44,6 +49,7 @@ class PollOutcome:
     edited: int = 0
     skipped: str | None = None
     error: str | None = None
+    deleted: int = 0
 
 
 class Poller:
@@ -105,8 +111,51 @@ class Poller:
         seen_until = max((comment.created_at for comment in result.comments), default=None)
         self._save_watermark(account_id, result.watermark, seen_until)
         self._register.mark_healthy(account.name)
+        edited, deleted = self._recheck_pending(connector, account, account_id, ingest)
         ingest.classify_pending()
-        return PollOutcome(account.name, len(result.comments), report.new, report.edited)
+        if getattr(connector, "near_limit", False):
+            # Graph's usage headers say we are close to the Page's budget: slow down before
+            # Meta throttles us, rather than after.
+            slower = timedelta(minutes=account.poll_minutes)
+            self._register.back_off(account.name, self._clock() + slower)
+        return PollOutcome(
+            account.name, len(result.comments), report.new, report.edited + edited, deleted=deleted
+        )
+
+    def _recheck_pending(
+        self, connector: Connector, account: AccountSettings, account_id: int, ingest: IngestService
+    ) -> tuple[int, int]:
+        """Re-fetch comments still awaiting a decision: authors edit and delete them meanwhile."""
+        since = self._clock() - RECHECK_WINDOW
+        with self._sessions() as session:
+            rows = session.execute(
+                select(Comment.external_id, CommentVersion.content_sha256)
+                .join(ReviewItem, ReviewItem.comment_id == Comment.id)
+                .join(CommentVersion, CommentVersion.id == ReviewItem.comment_version_id)
+                .where(
+                    Comment.account_id == account_id,
+                    Comment.deleted_at.is_(None),
+                    Comment.created_at >= since,
+                    ReviewItem.status == "pending",
+                )
+                .order_by(ReviewItem.updated_at)
+                .limit(RECHECK_LIMIT)
+            ).all()
+        edited, gone = [], []
+        for external_id, digest in rows:
+            try:
+                current = connector.fetch_comment(external_id)
+            except Gone:
+                gone.append((account.id, external_id))
+                continue
+            except PlatformError as exc:
+                log.info("recheck of %s on %s stopped: %s", external_id, account.name, exc)
+                break  # rate limits and outages: try again next poll
+            if content_sha256(current.text) != digest:
+                edited.append(current)
+        report = ingest.store(edited) if edited else None
+        deleted = ingest.mark_deleted(Platform(account.platform), gone) if gone else 0
+        return (report.edited if report else 0), deleted
 
     def _account_row(self, name: str) -> tuple[int, datetime | None]:
         with self._sessions() as session:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from platforms.base import Action, ActionResult, FetchResult, ThreadContext
@@ -19,6 +20,11 @@ class FakeConnector:
         self.errors: list[PlatformError] = []
         self.watermarks_seen: list[dict[str, Any]] = []
         self.performed: list[tuple[Action, str]] = []
+        self.edits: dict[str, str] = {}
+        self.deleted: set[str] = set()
+        self.fetch_comment_errors: list[PlatformError] = []
+        self.near_limit = False
+        """Like Graph connectors: True when usage headers say the budget is nearly spent."""
 
     @property
     def platform(self) -> Platform:
@@ -31,6 +37,14 @@ class FakeConnector:
     def publish(self, *comments: IncomingComment) -> None:
         self.published.extend(comments)
 
+    def edit(self, external_id: str, text: str) -> None:
+        """The author edits a comment: fetch_comment now returns the new text."""
+        self.edits[external_id] = text
+
+    def delete(self, external_id: str) -> None:
+        """The author deletes a comment: fetch_comment now raises Gone."""
+        self.deleted.add(external_id)
+
     def fail_next(self, error: PlatformError) -> None:
         self.errors.append(error)
 
@@ -42,8 +56,12 @@ class FakeConnector:
         return FetchResult(self.published[seen:], {"count": len(self.published)})
 
     def fetch_comment(self, comment_id: str) -> IncomingComment:
+        if self.fetch_comment_errors:
+            raise self.fetch_comment_errors.pop(0)
         for comment in self.published:
-            if comment.external_id == comment_id:
+            if comment.external_id == comment_id and comment_id not in self.deleted:
+                if comment_id in self.edits:
+                    return replace(comment, text=self.edits[comment_id])
                 return comment
         raise Gone(self._platform.value, f"comment {comment_id} not found")
 

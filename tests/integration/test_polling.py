@@ -162,3 +162,53 @@ def test_accounts_from_the_config_adopt_rows_an_import_created(
     with registered.sessions() as session:
         accounts = session.scalars(select(Account)).all()
     assert [(a.name, a.status) for a in accounts] == [("fb-main", "active")]
+
+
+def test_pending_comments_are_rechecked_for_edits_and_deletions(
+    container: Container, connector: FakeConnector
+) -> None:
+    poller = _poller(container, connector)
+    account = container.account("fb-main")
+    connector.publish(
+        incoming("c1", "Lovely lights", source=Source.POLL),
+        incoming("c2", "When is the switch-on?", source=Source.POLL),
+    )
+    poller.poll(account)
+    connector.edit("c1", "Lovely lights, you stupid idiots")
+    connector.delete("c2")
+    outcome = poller.poll(account)
+    assert (outcome.fetched, outcome.edited, outcome.deleted) == (0, 1, 1)
+    with container.sessions() as session:
+        comments = {c.external_id: c for c in session.scalars(select(Comment))}
+        kinds = session.scalars(select(OutboxMessage.idempotency_key)).all()
+    assert comments["c1"].current_version == 2
+    assert comments["c2"].deleted_at is not None
+    assert any(key.endswith(":deleted") for key in kinds)
+    # A deleted comment is not fetched again on later polls.
+    again = poller.poll(account)
+    assert again.deleted == 0
+
+
+def test_a_rate_limit_during_recheck_does_not_fail_the_poll(
+    container: Container, connector: FakeConnector
+) -> None:
+    poller = _poller(container, connector)
+    account = container.account("fb-main")
+    connector.publish(incoming("c1", "Lovely lights", source=Source.POLL))
+    poller.poll(account)
+    connector.fetch_comment_errors.append(RateLimited("facebook", "slow down", retry_after=60))
+    outcome = poller.poll(account)
+    assert outcome.error is None
+    assert outcome.edited == 0
+
+
+def test_a_connector_near_its_usage_limit_slows_polling_down(
+    container: Container, connector: FakeConnector, clock: FakeClock
+) -> None:
+    poller = _poller(container, connector)
+    account = container.account("fb-main")
+    connector.near_limit = True
+    assert poller.poll(account).error is None
+    assert "backing off" in (poller.poll(account).skipped or "")
+    clock.advance(minutes=account.poll_minutes + 1)
+    assert poller.poll(account).skipped is None
