@@ -145,7 +145,10 @@ def _cmd_import(args: argparse.Namespace, console: Console) -> int:
         rejects = args.rejects or rejects_path_for(args.file)
         if rejects.resolve() == args.file.resolve():
             raise FeedError(f"{rejects}: the rejects file must not be the file being imported")
-        write_rejects(rejects, rejected)
+        try:
+            write_rejects(rejects, rejected)
+        except FeedError as exc:
+            raise FeedError(f"{exc} (--rejects PATH writes it elsewhere)") from None
         console.print(f"Rejected rows written to {rejects}", markup=False)
     if args.dry_run:
         console.print(

@@ -468,16 +468,17 @@ def _rows_from_records(records: list[_Record], local_tz: tzinfo) -> Iterator[Fee
             reason = f"expected an object, found {_json_kind(record.value)}"
             yield RejectedRow(record.line, reason, {}, raw=record.raw, item=record.item)
             continue
-        original = {str(k): _as_text(v) for k, v in record.value.items()}
+        outcome: IncomingComment | str
         try:
             cells = _object_cells(record.value)
         except _Refused as exc:
-            yield RejectedRow(record.line, str(exc), {}, original, item=record.item)
-            continue
-        outcome = _to_comment(record.line, cells, local_tz, seen)
+            cells, outcome = {}, str(exc)
+        else:
+            outcome = _to_comment(record.line, cells, local_tz, seen)
         if isinstance(outcome, IncomingComment):
             yield ParsedRow(record.line, outcome)
         else:
+            original = {str(k): _as_text(v) for k, v in record.value.items()}
             yield RejectedRow(record.line, outcome, cells, original, item=record.item)
 
 
