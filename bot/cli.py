@@ -310,7 +310,7 @@ def _cmd_run(args: argparse.Namespace, console: Console) -> int:
         else:
             import waitress
 
-            from bot.web import create_wsgi_app
+            from bot.web import MAX_BODY_BYTES, create_wsgi_app
 
             log.info("starting in HTTP mode on %s:%d (POST /slack/events)", args.host, args.port)
             waitress.serve(
@@ -318,6 +318,8 @@ def _cmd_run(args: argparse.Namespace, console: Console) -> int:
                 host=args.host,
                 port=args.port,
                 threads=8,
+                # Refuse big bodies before they are read into memory; the app checks again.
+                max_request_body_size=MAX_BODY_BYTES,
             )
     except KeyboardInterrupt:
         log.info("stopping")

@@ -38,8 +38,10 @@ def signature_matches(secret: str, body: bytes, header: str | None) -> bool:
     """Whether ``X-Hub-Signature-256`` is the HMAC-SHA256 of the raw body under the app secret."""
     if not header or not header.startswith("sha256="):
         return False
-    expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, header.removeprefix("sha256="))
+    expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest().encode()
+    # Compare bytes: compare_digest raises TypeError on non-ASCII str, and the header is forged
+    # input.
+    return hmac.compare_digest(expected, header.removeprefix("sha256=").encode())
 
 
 class WebhookReceiver:
@@ -68,7 +70,9 @@ class WebhookReceiver:
         if (
             expected is None
             or query.get("hub.mode") != "subscribe"
-            or not hmac.compare_digest(query.get("hub.verify_token", ""), expected)
+            or not hmac.compare_digest(
+                query.get("hub.verify_token", "").encode(), expected.encode()
+            )
         ):
             return WebhookReply(403, "verification failed")
         return WebhookReply(200, query.get("hub.challenge", ""))
@@ -81,7 +85,10 @@ class WebhookReceiver:
         except ConfigError as exc:
             log.error("webhook deliveries for %s cannot be checked: %s", platform.value, exc)
             return WebhookReply(503, "webhook signing is not configured")
-        if secret is None or not signature_matches(secret, body, signature):
+        if secret is None:
+            log.error("refused a %s webhook delivery: no app_secret is configured", platform.value)
+            return WebhookReply(503, "webhook signing is not configured")
+        if not signature_matches(secret, body, signature):
             log.warning("refused a %s webhook delivery with a bad signature", platform.value)
             return WebhookReply(401, "bad signature")
         try:

@@ -287,7 +287,7 @@ class GraphClient:
             response = self._client.request(method, url, params=params, data=data)
         except httpx.TimeoutException:
             raise self._error(Transient, f"{method} {url} timed out") from None
-        except httpx.TransportError as exc:
+        except httpx.HTTPError as exc:  # transport, decoding and redirect errors alike
             raise self._error(Transient, f"{method} {url} failed: {type(exc).__name__}") from None
         usage, wait_minutes = read_usage(response.headers)
         if usage is not None:
@@ -340,7 +340,9 @@ class GraphClient:
         if status == 403:
             return self._error(PermissionDenied, detail)
         if status in (404, 410):
-            return self._error(Gone, detail)
+            # Without Graph's own error body a 404 is a proxy or an outage page, not proof the
+            # comment is gone: calling it Gone would mark comments deleted that are not.
+            return self._error(Transient, detail)
         return self._error(Invalid, detail)
 
     def _throttled(self, detail: str, wait_minutes: float) -> RateLimited:

@@ -263,7 +263,7 @@ class XConnector:
             response = self._client.request(method, path, params=params, json=body)
         except httpx.TimeoutException:
             raise Transient(self.platform.value, f"{self._account}: timed out") from None
-        except httpx.TransportError as exc:
+        except httpx.HTTPError as exc:  # transport, decoding and redirect errors alike
             raise Transient(
                 self.platform.value, f"{self._account}: connection failed ({type(exc).__name__})"
             ) from None
@@ -298,7 +298,9 @@ class XConnector:
         if status == 403:
             return PermissionDenied(where, detail)
         if status == 404:
-            return Gone(where, detail)
+            # Only X's own problem details prove the post is gone; a bare 404 is a proxy or an
+            # outage page, and calling it Gone would mark comments deleted that are not.
+            return Gone(where, detail) if kind else Transient(where, detail)
         if status >= 500:
             return Transient(where, detail)
         return Invalid(where, detail)

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import islice
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import Clock
@@ -53,7 +54,6 @@ class StoreReport:
     new: int = 0
     edited: int = 0
     unchanged: int = 0
-    new_ids: list[int] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -92,8 +92,22 @@ class IngestService:
         report = StoreReport()
         iterator = iter(comments)
         while batch := list(islice(iterator, STORE_BATCH)):
-            with self._sessions.begin() as session:
-                _Batch(session, self._clock).store(batch, report)
+            try:
+                done = self._store_batch(batch)
+            except IntegrityError:
+                # A webhook and a poll stored the same comment or author at the same moment
+                # (PostgreSQL); the other side's rows are committed now, so one retry settles it.
+                log.info("concurrent insert while storing; retrying the batch")
+                done = self._store_batch(batch)
+            report.new += done.new
+            report.edited += done.edited
+            report.unchanged += done.unchanged
+        return report
+
+    def _store_batch(self, batch: Sequence[IncomingComment]) -> StoreReport:
+        report = StoreReport()
+        with self._sessions.begin() as session:
+            _Batch(session, self._clock).store(batch, report)
         return report
 
     def mark_deleted(self, platform: Platform, removed: Sequence[tuple[str, str]]) -> int:
@@ -159,7 +173,15 @@ class IngestService:
 
     def _record(self, session: Session, result: ClassifiedVersion) -> None:
         now = self._clock()
-        version = session.get_one(CommentVersion, result.comment_version_id)
+        # Several callers classify (the scheduler, a webhook's follow-up, `smat-bot poll`): lock
+        # the version and skip it if another caller recorded it first, so a version is never
+        # classified twice (which would re-open a card someone had already decided).
+        version = session.get_one(CommentVersion, result.comment_version_id, with_for_update=True)
+        already = session.scalar(
+            select(Classification.id).where(Classification.comment_version_id == version.id)
+        )
+        if already is not None:
+            return
         suggestion = result.suggestion
         classification = Classification(
             comment_version_id=version.id,
@@ -244,7 +266,6 @@ class _Batch:
                 comment = self._new_comment(incoming, account, author)
                 self._add_version(comment, 1, incoming, digest)
                 report.new += 1
-                report.new_ids.append(comment.id)
                 continue
             latest = self._session.scalar(
                 select(CommentVersion.content_sha256).where(

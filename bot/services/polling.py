@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 STREAM = "comments"
 LEASE = timedelta(minutes=15)
 ERROR_BACK_OFF = timedelta(minutes=2)
+AUTH_BACK_OFF = timedelta(minutes=15)
+"""A token does not come back by itself; retry now and then in case it was replaced."""
 RECHECK_LIMIT = 20
 """Pending comments re-fetched per poll, to spot edits and deletions by their authors."""
 RECHECK_WINDOW = timedelta(days=7)
@@ -81,9 +83,19 @@ class Poller:
         if watermark is None:
             return PollOutcome(account.name, skipped="another poll of this account is running")
         try:
-            return self._poll_holding_lease(account, account_id, watermark)
+            outcome = self._poll_holding_lease(account, account_id, watermark)
+        except Exception as exc:
+            # Anything unforeseen (a vendor payload we cannot parse, a bug): never let one
+            # account's failure stop the scheduler; back off and keep the watermark where it is.
+            log.exception("poll of %s failed unexpectedly", account.name)
+            self._register.back_off(account.name, self._clock() + ERROR_BACK_OFF)
+            return PollOutcome(account.name, error=f"unexpected error: {type(exc).__name__}")
         finally:
             self._release_lease(account_id)
+        if outcome.error is None:
+            # Classify after the lease is released: a backlog must not hold the account.
+            self._ingest().classify_pending()
+        return outcome
 
     def _poll_holding_lease(
         self, account: AccountSettings, account_id: int, watermark: dict[str, object]
@@ -101,6 +113,7 @@ class Poller:
             return PollOutcome(account.name, error=str(exc))
         except (AuthExpired, PermissionDenied) as exc:
             self._register.mark_needs_attention(account.name, exc.detail, notify_channel=True)
+            self._register.back_off(account.name, self._clock() + AUTH_BACK_OFF)
             return PollOutcome(account.name, error=str(exc))
         except PlatformError as exc:
             log.warning("poll of %s failed: %s", account.name, exc)
@@ -112,7 +125,6 @@ class Poller:
         self._save_watermark(account_id, result.watermark, seen_until)
         self._register.mark_healthy(account.name)
         edited, deleted = self._recheck_pending(connector, account, account_id, ingest)
-        ingest.classify_pending()
         if getattr(connector, "near_limit", False):
             # Graph's usage headers say we are close to the Page's budget: slow down before
             # Meta throttles us, rather than after.
@@ -138,7 +150,9 @@ class Poller:
                     Comment.created_at >= since,
                     ReviewItem.status == "pending",
                 )
-                .order_by(ReviewItem.updated_at)
+                # A random sample each poll, so every pending comment gets rechecked in turn
+                # however long the queue is.
+                .order_by(func.random())
                 .limit(RECHECK_LIMIT)
             ).all()
         edited, gone = [], []

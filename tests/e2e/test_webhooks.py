@@ -155,3 +155,14 @@ def test_a_comment_deleted_by_its_author_is_marked_on_its_card(
     assert "Deleted by its author" in json.dumps(update.params["blocks"])
     with container.sessions() as session:
         assert session.scalars(select(Comment.deleted_at)).one() is not None
+
+
+def test_a_non_ascii_signature_is_refused_not_crashed(bot: tuple[str, Container]) -> None:
+    base_url, _ = bot
+    response = httpx.post(
+        f"{base_url}/webhooks/facebook",
+        content=b"{}",
+        headers={"X-Hub-Signature-256": "sha256=é".encode()},  # raw UTF-8 bytes
+        timeout=10,
+    )
+    assert response.status_code == 401

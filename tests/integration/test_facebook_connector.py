@@ -511,8 +511,9 @@ def test_other_http_failures_without_an_envelope(graph: FakeGraph, fb: FacebookC
     with pytest.raises(RateLimited) as raised:
         fb.fetch_new({})
     assert raised.value.retry_after == 12
+    # A bare 404 (a proxy's page, an outage) is not proof that anything was deleted.
     graph.fail_next(404, b"not found")
-    with pytest.raises(Gone):
+    with pytest.raises(Transient):
         fb.fetch_new({})
 
 

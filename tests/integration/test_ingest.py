@@ -119,3 +119,20 @@ def test_versions_stored_but_not_classified_are_picked_up_later(
     assert ingest.classify_pending() == 0
     assert _count(container, ReviewItem) == 70
     assert [len(batch) for batch in classifier.calls] == [64, 6]
+
+
+def test_a_version_is_never_classified_twice(make_settings: MakeSettings) -> None:
+    classifier = KeywordClassifier()
+    container = _container(make_settings, classifier)
+    ingest = container.ingest()
+    ingest.store([incoming("c1", "Lovely lights")])
+    with container.sessions() as session:
+        version_id = session.scalars(select(CommentVersion.id)).one()
+    # Two callers classified the same pending version; the second must change nothing.
+    results = ingest._classify([(version_id, "Lovely lights")])
+    for _ in range(2):
+        with container.sessions.begin() as session:
+            ingest._record(session, results[0])
+    assert _count(container, Classification) == 1
+    with container.sessions() as session:
+        assert session.scalars(select(ReviewItem.version)).one() == 1

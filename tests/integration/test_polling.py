@@ -101,13 +101,15 @@ def test_a_rate_limit_backs_off_for_as_long_as_asked(
 
 
 def test_an_expired_token_flags_the_account_and_tells_slack_once(
-    container: Container, connector: FakeConnector
+    container: Container, connector: FakeConnector, clock: FakeClock
 ) -> None:
     poller = _poller(container, connector)
     account = container.account("fb-main")
     for _ in range(3):
         connector.fail_next(AuthExpired("facebook", "token expired (190/463)"))
         assert poller.poll(account).error
+        assert "backing off" in (poller.poll(account).skipped or "")  # not retried at once
+        clock.advance(minutes=16)
     row = _account(container)
     assert row.status == "needs_attention"
     assert row.status_detail == "token expired (190/463)"
@@ -212,3 +214,16 @@ def test_a_connector_near_its_usage_limit_slows_polling_down(
     assert "backing off" in (poller.poll(account).skipped or "")
     clock.advance(minutes=account.poll_minutes + 1)
     assert poller.poll(account).skipped is None
+
+
+def test_an_unexpected_error_backs_off_and_keeps_the_watermark(
+    container: Container, connector: FakeConnector, clock: FakeClock
+) -> None:
+    poller = _poller(container, connector)
+    account = container.account("fb-main")
+    connector.publish(incoming("c1", "Lovely lights", source=Source.POLL))
+    connector.errors.append(KeyError("unexpected payload shape"))  # type: ignore[arg-type]
+    outcome = poller.poll(account)
+    assert outcome.error == "unexpected error: KeyError"
+    clock.advance(minutes=3)
+    assert poller.poll(account).new == 1  # nothing was lost: the watermark had not moved
