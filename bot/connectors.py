@@ -2,24 +2,12 @@
 
 from __future__ import annotations
 
-import httpx
-
 from bot.clock import Clock
 from bot.services.accounts import SecretResolver
 from config.settings import AccountSettings, PlatformSettings
 from platforms.base import Connector
+from platforms.http import make_client
 from platforms.types import Platform
-
-TIMEOUT = httpx.Timeout(20.0, connect=10.0)
-
-
-def build_http_client(base_url: str, token: str) -> httpx.Client:
-    """An HTTP client for one platform API: the token rides in a header, never in a URL."""
-    return httpx.Client(
-        base_url=base_url,
-        headers={"Authorization": f"Bearer {token}", "User-Agent": "smat-bot"},
-        timeout=TIMEOUT,
-    )
 
 
 def build_connector(
@@ -29,7 +17,7 @@ def build_connector(
     token = secrets.resolve(account.token)
     platform = Platform(account.platform)
     endpoint = getattr(platforms, platform.value)
-    client = build_http_client(endpoint.api_url, token)
+    client = make_client(token, base_url=endpoint.api_url)
     if platform is Platform.FACEBOOK:
         from platforms.facebook import FacebookConnector
 
@@ -55,7 +43,13 @@ def build_connector(
     if platform is Platform.YOUTUBE:
         from platforms.youtube import YouTubeConnector
 
-        return YouTubeConnector(client, channel_id=account.id, account=account.id, clock=clock)
+        return YouTubeConnector(
+            client,
+            channel_id=account.id,
+            account=account.id,
+            clock=clock,
+            lookback_days=account.lookback_days,
+        )
     from platforms.x import XConnector
 
     return XConnector(client, user_id=account.id, account=account.id, clock=clock)

@@ -17,7 +17,6 @@ from platforms.base import Action, ActionResult, FetchResult, ThreadContext, Wat
 from platforms.errors import Gone, Invalid, Unsupported
 from platforms.graph import (
     DEFAULT_API_VERSION,
-    Clock,
     GraphClient,
     PostMark,
     action_result,
@@ -30,6 +29,7 @@ from platforms.graph import (
     str_or_none,
     write_marks,
 )
+from platforms.http import Clock
 from platforms.types import IncomingComment, Platform, Source
 
 UNKNOWN = "unknown"

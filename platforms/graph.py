@@ -11,7 +11,7 @@ deleted.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -29,9 +29,6 @@ from platforms.errors import (
     Transient,
 )
 from platforms.types import Platform
-
-Clock = Callable[[], datetime]
-"""Returns the current time, timezone-aware (the same shape as ``bot.clock.Clock``)."""
 
 DEFAULT_API_VERSION = "v25.0"
 DEFAULT_BACKOFF_S = 60.0

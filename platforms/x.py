@@ -9,7 +9,7 @@ third-party posts; it offers no delete (own posts only) and block only on Enterp
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
@@ -27,6 +27,7 @@ from platforms.errors import (
     Transient,
     Unsupported,
 )
+from platforms.http import Clock
 from platforms.types import IncomingComment, Platform, Source
 
 BASE_URL = "https://api.x.com/2/"
@@ -49,24 +50,6 @@ UNSUPPORTED = {
     Action.BLOCK: "X offers blocking through the API only on Enterprise plans; mute instead",
     Action.UNBLOCK: "X offers blocking through the API only on Enterprise plans",
 }
-
-Clock = Callable[[], datetime]
-
-
-def make_client(
-    access_token: str,
-    *,
-    base_url: str = BASE_URL,
-    timeout: float = 20.0,
-    transport: httpx.BaseTransport | None = None,
-) -> httpx.Client:
-    """An HTTP client for the API that sends the user token in a header, never in a URL."""
-    return httpx.Client(
-        base_url=base_url,
-        headers={"Authorization": f"Bearer {access_token}", "Accept": "application/json"},
-        timeout=timeout,
-        transport=transport,
-    )
 
 
 def snowflake_at(moment: datetime) -> str:

@@ -1,16 +1,25 @@
 """YouTube Data API v3: comments on one channel's videos, and their moderation.
 
 YouTube has no push for comments and no "since" filter, so polling walks ``commentThreads``
-newest first until it reaches the watermark. Every call costs quota from a daily budget
-(10,000 units per Google Cloud project, reset at midnight Pacific time): listing costs 1 unit
-a page, each moderation call or reply 50, so the connector asks only for what it needs.
+newest first. A listing orders threads by when they started, so a new reply on an older
+thread shows only as a larger ``totalReplyCount``: the watermark keeps each recent thread's
+count (threads from the last ``lookback_days``), and the walk goes back that far. Comments
+YouTube's own filter holds for review or as likely spam are listed separately, from two more
+queues with their own watermarks.
+
+Every call costs quota from a daily budget (10,000 units per Google Cloud project, reset at
+midnight Pacific time): listing costs 1 unit a page, each moderation call or reply 50. A poll
+costs one unit per 100 threads started within the lookback window (plus the page where the
+walk passes the window's edge), one unit for each held queue, and one unit per page of
+replies for each thread whose reply count grew beyond the replies the listing embeds. A quiet
+channel with N recent threads costs at most N // 100 + 3 units a poll (3 up to 99 threads).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -28,6 +37,7 @@ from platforms.errors import (
     Transient,
     Unsupported,
 )
+from platforms.http import Clock
 from platforms.types import IncomingComment, Platform, Source
 
 BASE_URL = "https://www.googleapis.com/youtube/v3/"
@@ -58,23 +68,10 @@ UNSUPPORTED = {
     Action.UNMUTE: "YouTube has no mute to undo",
 }
 
-Clock = Callable[[], datetime]
-
-
-def make_client(
-    access_token: str,
-    *,
-    base_url: str = BASE_URL,
-    timeout: float = 20.0,
-    transport: httpx.BaseTransport | None = None,
-) -> httpx.Client:
-    """An HTTP client for the API that sends the OAuth token in a header, never in a URL."""
-    return httpx.Client(
-        base_url=base_url,
-        headers={"Authorization": f"Bearer {access_token}", "Accept": "application/json"},
-        timeout=timeout,
-        transport=transport,
-    )
+HELD_QUEUES = ("heldForReview", "likelySpam")
+"""YouTube's own review queues (``moderationStatus`` values other than ``published``)."""
+HELD_QUEUE_KEY = "smatHeldQueue"
+"""Added to ``IncomingComment.raw`` for a comment read from a held queue: which one."""
 
 
 def seconds_until_quota_reset(now: datetime) -> float:
@@ -110,6 +107,12 @@ class _Position:
         return comment.created_at == self.until and comment.external_id not in self.ids
 
     def advanced(self, comments: list[IncomingComment]) -> _Position:
+        """The position after these comments; never earlier than this one.
+
+        A new reply on an older thread can be older than the position: it leaves it as is.
+        """
+        if self.until is not None:
+            comments = [c for c in comments if c.created_at >= self.until]
         if not comments:
             return self
         newest = max(c.created_at for c in comments)
@@ -122,16 +125,65 @@ class _Position:
         return {"until": self.until.isoformat() if self.until else None, "ids": sorted(self.ids)}
 
 
+_NOTHING = _Position(None, frozenset())
+"""A position before everything: every comment is new."""
+
+
+@dataclass(frozen=True)
+class _ThreadMark:
+    """What the watermark keeps about one recent thread.
+
+    When it started (so it leaves the watermark with the lookback window), its
+    ``totalReplyCount`` when last listed (a larger count means new replies), and the newest
+    reply seen in it, so that only replies after that are new.
+    """
+
+    at: datetime
+    replies: int
+    seen: _Position
+
+    @classmethod
+    def load(cls, data: object) -> _ThreadMark | None:
+        if not isinstance(data, Mapping) or not data.get("at"):
+            return None
+        at = datetime.fromisoformat(data["at"])
+        return cls(at, int(data.get("replies") or 0), _Position.load(data))
+
+    def dump(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"at": self.at.isoformat(), "replies": self.replies}
+        if self.seen.until is not None:
+            data.update(self.seen.dump())
+        return data
+
+
+@dataclass(frozen=True)
+class _Thread:
+    """A listed thread: its top-level comment, the replies embedded, and how many there are."""
+
+    top: IncomingComment
+    embedded: list[IncomingComment]
+    total: int
+    video_id: str | None
+
+
 class YouTubeConnector:
     """One council YouTube channel, through the Data API v3 with the owner's OAuth token."""
 
     def __init__(
-        self, client: httpx.Client, *, channel_id: str, account: str, clock: Clock
+        self,
+        client: httpx.Client,
+        *,
+        channel_id: str,
+        account: str,
+        clock: Clock,
+        lookback_days: int = 14,
     ) -> None:
         self._client = client
         self._channel_id = channel_id
         self._account = account
         self._clock = clock
+        self._lookback = timedelta(days=lookback_days)
+        """How long a thread is watched for new replies after it starts."""
         self._throttled = 0
         """Throttled responses in a row, for exponential back-off."""
 
@@ -153,20 +205,33 @@ class YouTubeConnector:
     # Reading
 
     def fetch_new(self, watermark: Watermark) -> FetchResult:
-        """Comments and replies published since the watermark, oldest first."""
+        """Comments and replies published (or held by YouTube) since the watermark, oldest first.
+
+        The watermark holds the newest publish time seen (``until``, ``ids``), each thread
+        started within the lookback window (``threads``) and a position in each of YouTube's
+        held queues (``held``). Watermarks written before the last two existed still work:
+        whatever is newer than ``until`` is new.
+        """
         position = _Position.load(watermark)
+        cutoff = self._clock().astimezone(UTC) - self._lookback
         if position.until is None:
-            return self._start_from_now()
-        threads = list(self._threads_since(position.until))
+            return self._start_from_now(cutoff)
+        marks = _load_marks(watermark.get("threads"))
+        # Threads that left the lookback window drop out of the watermark here.
+        new_marks = {key: mark for key, mark in marks.items() if mark.at >= cutoff}
         found: dict[str, IncomingComment] = {}
-        # The listing is newest first; reversed, threads sharing a second keep their order.
-        for thread in reversed(threads):
-            for comment in self._thread_comments(thread, position):
-                if position.is_new(comment):
-                    found[comment.external_id] = comment
+        saved_held = watermark.get("held")
+        saved_held = saved_held if isinstance(saved_held, Mapping) else {}
+        held: dict[str, _Position] = {}
+        # The held queues first: a comment approved while this poll runs is then in one
+        # listing or the other (or both, and reported once), never in neither.
+        for queue in HELD_QUEUES:
+            since = _Position.load(saved_held[queue]) if queue in saved_held else position
+            held[queue] = self._read_held(queue, since, marks, new_marks, found, cutoff)
+        position = self._read_published(position, marks, new_marks, found, cutoff)
         # Parents before their replies when they share a second.
         comments = sorted(found.values(), key=lambda c: (c.created_at, c.parent_id is not None))
-        return FetchResult(comments, position.advanced(comments).dump())
+        return FetchResult(comments, _dump(position, new_marks, held))
 
     def fetch_comment(self, comment_id: str) -> IncomingComment:
         """One comment (top-level or reply) as it is now; ``Gone`` if removed or deleted."""
@@ -241,20 +306,123 @@ class YouTubeConnector:
 
     # Listing helpers
 
-    def _start_from_now(self) -> FetchResult:
-        """First poll: remember where the channel is now and report nothing older."""
-        page = self._get("commentThreads", self._thread_params(None))
-        newest = [c for t in page.get("items") or [] for c in self._listed_comments(t)]
-        if not newest:
-            # An empty channel: our own clock is the only "now" there is.
-            return FetchResult([], {"until": self._clock().astimezone(UTC).isoformat(), "ids": []})
-        return FetchResult([], _Position(None, frozenset()).advanced(newest).dump())
+    def _start_from_now(self, cutoff: datetime) -> FetchResult:
+        """First poll: remember where the channel is now and report nothing older.
 
-    def _threads_since(self, until: datetime) -> Iterator[dict[str, Any]]:
+        Every recent thread goes into the watermark with all its replies read (a one-off
+        ``comments.list`` for each thread with more replies than the listing embeds), so that
+        later polls know exactly which replies are new.
+        """
+        marks: dict[str, _ThreadMark] = {}
+        seen: list[IncomingComment] = []
+        for listed in self._threads_since(cutoff):
+            thread = self._thread(listed)
+            recent = thread.top.created_at >= cutoff
+            replies = self._replies(thread, fetch=recent)
+            seen += [thread.top, *replies]
+            if recent:
+                marks[thread.top.external_id] = _ThreadMark(
+                    thread.top.created_at, thread.total, _NOTHING.advanced(replies)
+                )
+        # An empty channel: our own clock is the only "now" there is.
+        position = _NOTHING.advanced(seen) if seen else self._now()
+        held = {queue: self._start_held(queue) for queue in HELD_QUEUES}
+        return FetchResult([], _dump(position, marks, held))
+
+    def _start_held(self, queue: str) -> _Position:
+        """Where a held queue is now: its newest comment, or our clock when it is empty."""
+        page = self._get("commentThreads", self._thread_params(None, queue))
+        newest = [c for t in page.get("items") or [] for c in self._listed_comments(t)]
+        return _NOTHING.advanced(newest) if newest else self._now()
+
+    def _now(self) -> _Position:
+        return _Position(self._clock().astimezone(UTC), frozenset())
+
+    def _read_published(
+        self,
+        position: _Position,
+        marks: Mapping[str, _ThreadMark],
+        new_marks: dict[str, _ThreadMark],
+        found: dict[str, IncomingComment],
+        cutoff: datetime,
+    ) -> _Position:
+        """New public threads, and new replies on the threads of the lookback window.
+
+        Walks back to the window's edge, or to the watermark when that is older (after a long
+        outage). Returns the advanced position; adds to ``found`` and ``new_marks``.
+        """
+        assert position.until is not None
+        handled: list[IncomingComment] = []
+        threads = list(self._threads_since(min(position.until, cutoff)))
+        # The listing is newest first; reversed, threads sharing a second keep their order.
+        for listed in reversed(threads):
+            thread = self._thread(listed)
+            top = thread.top
+            known = marks.get(top.external_id)
+            recent = top.created_at >= cutoff
+            if known is None and position.is_new(top):
+                # Started since the last poll: the thread and all its replies are new.
+                replies = self._replies(thread, fetch=True)
+                new = [top, *(r for r in replies if position.is_new(r))]
+                seen = _NOTHING.advanced(replies)
+            else:
+                if position.is_new(top):
+                    handled.append(top)  # reported from a held queue before it was approved
+                # Only replies can be new. A thread the watermark does not know (one from a
+                # watermark older than thread tracking) counts replies after ``until`` as new.
+                since = known.seen if known else position
+                grew = known is None or thread.total > known.replies
+                # Embedded replies cost nothing to check; the rest only when the count grew,
+                # and only within the window (older threads are no longer watched).
+                replies = self._replies(thread, fetch=grew and recent)
+                new = [r for r in replies if since.is_new(r)]
+                seen = since.advanced(new)
+            for comment in new:
+                found.setdefault(comment.external_id, comment)
+            handled.extend(new)
+            if recent:
+                new_marks[top.external_id] = _ThreadMark(top.created_at, thread.total, seen)
+        return position.advanced(handled)
+
+    def _read_held(
+        self,
+        queue: str,
+        since: _Position,
+        marks: Mapping[str, _ThreadMark],
+        new_marks: dict[str, _ThreadMark],
+        found: dict[str, IncomingComment],
+        cutoff: datetime,
+    ) -> _Position:
+        """Comments newly in one of YouTube's held queues, marked as such in ``raw``."""
+        if since.until is None:
+            return self._start_held(queue)
+        handled: list[IncomingComment] = []
+        threads = list(self._threads_since(since.until, queue))
+        for listed in reversed(threads):
+            thread = self._thread(listed)
+            top = thread.top
+            if not since.is_new(top):
+                continue
+            handled.append(top)
+            if top.external_id in marks:
+                continue  # seen while it was public: SMAT (or YouTube) has held it since
+            replies = self._replies(thread, fetch=True)
+            for comment in (top, *replies):
+                raw = {**comment.raw, HELD_QUEUE_KEY: queue}
+                found.setdefault(comment.external_id, replace(comment, raw=raw))
+            handled.extend(replies)
+            if top.created_at >= cutoff:
+                # Known from now on: when approved it is not reported a second time.
+                new_marks[top.external_id] = _ThreadMark(
+                    top.created_at, thread.total, _NOTHING.advanced(replies)
+                )
+        return since.advanced(handled)
+
+    def _threads_since(self, until: datetime, queue: str | None = None) -> Iterator[dict[str, Any]]:
         """Thread resources, newest first, until one starts before ``until``."""
         page_token: str | None = None
         while True:
-            page = self._get("commentThreads", self._thread_params(page_token))
+            page = self._get("commentThreads", self._thread_params(page_token, queue))
             threads = page.get("items") or []
             yield from threads
             # Keep walking through threads at exactly ``until``: one may not be seen yet.
@@ -264,7 +432,9 @@ class YouTubeConnector:
             if not page_token:
                 return
 
-    def _thread_params(self, page_token: str | None) -> dict[str, str | int]:
+    def _thread_params(
+        self, page_token: str | None, queue: str | None = None
+    ) -> dict[str, str | int]:
         params: dict[str, str | int] = {
             "part": "snippet,replies",
             "allThreadsRelatedToChannelId": self._channel_id,
@@ -272,21 +442,29 @@ class YouTubeConnector:
             "maxResults": PAGE_SIZE,
             "textFormat": "plainText",
         }
+        if queue:
+            params["moderationStatus"] = queue  # left out, the API lists published threads
         if page_token:
             params["pageToken"] = page_token
         return params
 
-    def _thread_comments(
-        self, thread: dict[str, Any], position: _Position
-    ) -> list[IncomingComment]:
-        """The thread's top-level comment and its replies, fetching replies not embedded."""
-        top, *replies = self._listed_comments(thread)
+    def _thread(self, thread: dict[str, Any]) -> _Thread:
+        top, *embedded = self._listed_comments(thread)
         snippet = thread.get("snippet", {})
-        # The listing embeds only a few replies. Fetch the rest only for threads that started
-        # after the watermark: each call costs quota, and older threads were read before.
-        if snippet.get("totalReplyCount", 0) > len(replies) and position.is_new(top):
-            replies = list(self._all_replies(top.external_id, snippet.get("videoId")))
-        return [top, *replies]
+        total = int(snippet.get("totalReplyCount") or 0)
+        return _Thread(top, embedded, total, snippet.get("videoId"))
+
+    def _replies(self, thread: _Thread, *, fetch: bool) -> list[IncomingComment]:
+        """The thread's replies: the embedded ones, or (``fetch``) all of them when more exist.
+
+        Fetching costs a unit of quota per page of 100 replies.
+        """
+        if not fetch or thread.total <= len(thread.embedded):
+            return thread.embedded
+        try:
+            return list(self._all_replies(thread.top.external_id, thread.video_id))
+        except Gone:
+            return thread.embedded  # removed between listing and reading; so are its replies
 
     def _listed_comments(self, thread: dict[str, Any]) -> list[IncomingComment]:
         """The thread's top-level comment and the replies embedded in the listing."""
@@ -405,6 +583,23 @@ class YouTubeConnector:
         if retry_after.isdigit():
             return float(retry_after)
         return min(THROTTLE_BASE_S * 2.0 ** (self._throttled - 1), THROTTLE_MAX_S)
+
+
+def _load_marks(data: object) -> dict[str, _ThreadMark]:
+    if not isinstance(data, Mapping):
+        return {}
+    marks = {str(key): _ThreadMark.load(value) for key, value in data.items()}
+    return {key: mark for key, mark in marks.items() if mark is not None}
+
+
+def _dump(
+    position: _Position, marks: Mapping[str, _ThreadMark], held: Mapping[str, _Position]
+) -> dict[str, Any]:
+    return {
+        **position.dump(),
+        "threads": {key: marks[key].dump() for key in sorted(marks)},
+        "held": {queue: held[queue].dump() for queue in sorted(held)},
+    }
 
 
 def _video_url(video_id: str | None) -> str:

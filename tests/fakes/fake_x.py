@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from platforms.x import make_client
+from platforms.http import make_client
 
 TOKEN = "x-user-token-test-0123456789"
 COUNCIL_ID = "1200000000000000001"

@@ -3,7 +3,9 @@
 Payloads follow the discovery document's field names (shared/reference/platform-apis.md §3):
 ``youtube#commentThread`` with an embedded ``topLevelComment`` and a few ``replies``,
 ``youtube#comment`` resources, ``nextPageToken`` paging, ``setModerationStatus`` answering
-204, and Google's ``{"error": {...}}`` envelope for failures.
+204, and Google's ``{"error": {...}}`` envelope for failures. Thread listings filter on
+``moderationStatus`` (``published`` by default, ``heldForReview``, ``likelySpam``) as the real
+API does; ``totalReplyCount`` and replies count published replies only.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Any
 
 import httpx
 
-from platforms.youtube import make_client
+from platforms.http import make_client
 
 TOKEN = "ya29.a0-test-youtube-access-token"
 CHANNEL_ID = "UCcouncil000000000000000"
@@ -26,6 +28,8 @@ COUNCIL_NAME = "@ExampleTownCouncil"
 PREFIX = "/youtube/v3/"
 
 _ID_CHARS = string.ascii_letters + string.digits + "_-"
+LISTED_STATUSES = ("published", "heldForReview", "likelySpam")
+"""What ``commentThreads.list?moderationStatus=`` accepts."""
 
 
 def google_error(status: int, reason: str, message: str, domain: str = "youtube.comment") -> Any:
@@ -138,12 +142,16 @@ class FakeYouTube:
         video_id: str = "dQw4w9WgXcQ",
         author: str = "@resident",
         author_channel: str = "UCresident0000000000000",
+        status: str = "published",
     ) -> str:
-        """A new top-level comment (a thread); returns its id."""
+        """A new top-level comment (a thread); returns its id.
+
+        ``status`` ``heldForReview`` or ``likelySpam`` is a comment YouTube's filter held.
+        """
         self.videos.setdefault(video_id, "Full Council, 12 Nov")
         comment_id = self._new_id("Ugz")
         self.comments[comment_id] = _Comment(
-            comment_id, video_id, author, author_channel, text, at.astimezone(UTC)
+            comment_id, video_id, author, author_channel, text, at.astimezone(UTC), status=status
         )
         return comment_id
 
@@ -182,6 +190,14 @@ class FakeYouTube:
         """Requests made to one endpoint (``path`` relative to the API root)."""
         return [r for r in self.requests if r.method == method and _route(r) == path]
 
+    def listings(self, status: str = "published") -> list[httpx.Request]:
+        """``commentThreads.list`` requests for one moderation status."""
+        return [
+            r
+            for r in self.calls("GET", "commentThreads")
+            if r.url.params.get("moderationStatus", "published") == status
+        ]
+
     def _new_id(self, prefix: str) -> str:
         seq = next(self._ids)
         body = "".join(_ID_CHARS[(seq * 7919 + i * 31) % len(_ID_CHARS)] for i in range(20))
@@ -215,6 +231,8 @@ class FakeYouTube:
         if params.get("allThreadsRelatedToChannelId") != self.channel_id:
             return error_response(404, "channelNotFound", "The channel could not be found.")
         wanted = params.get("moderationStatus", "published")
+        if wanted not in LISTED_STATUSES:
+            return error_response(400, "invalidModerationStatus", "Invalid moderation status.")
         tops = [c for c in self.comments.values() if c.parent_id is None and c.status == wanted]
         # order=time: newest first (later additions first among equal times).
         tops = sorted(reversed(tops), key=lambda c: c.published, reverse=True)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -21,7 +23,7 @@ from platforms.errors import (
     Unsupported,
 )
 from platforms.types import IncomingComment, Platform, Source
-from platforms.youtube import YouTubeConnector, seconds_until_quota_reset
+from platforms.youtube import HELD_QUEUE_KEY, YouTubeConnector, seconds_until_quota_reset
 from tests.fakes.clock import FakeClock
 from tests.fakes.fake_youtube import (
     CHANNEL_ID,
@@ -64,6 +66,21 @@ def started(yt: YouTubeConnector) -> dict[str, object]:
     return yt.fetch_new({}).watermark
 
 
+def position(watermark: Mapping[str, Any]) -> dict[str, object]:
+    """The part of a watermark that says how far the published listing has been read."""
+    return {"until": watermark["until"], "ids": watermark["ids"]}
+
+
+def threads(watermark: Mapping[str, Any]) -> dict[str, Any]:
+    """The recent threads a watermark keeps, by id."""
+    return dict(watermark["threads"])
+
+
+def ids_at(fake: FakeYouTube, second: int) -> list[str]:
+    """The ids of the fake's comments published at ``at(second)``."""
+    return sorted(c.id for c in fake.comments.values() if c.published == at(second))
+
+
 # Polling
 
 
@@ -81,12 +98,15 @@ def test_it_satisfies_the_connector_protocol(yt: YouTubeConnector) -> None:
 
 def test_the_first_poll_starts_from_now(fake: FakeYouTube, yt: YouTubeConnector) -> None:
     old = fake.add_comment("Old news", at(0))
-    fake.add_comment("Also old", at(5))
+    also = fake.add_comment("Also old", at(5))
     newest = fake.add_reply(old, "A reply is the newest of all", at(7))
     result = yt.fetch_new({})
     assert result.comments == []
-    assert result.watermark == {"until": "2026-11-16T10:00:07+00:00", "ids": [newest]}
-    assert len(fake.requests) == 1
+    assert position(result.watermark) == {"until": "2026-11-16T10:00:07+00:00", "ids": [newest]}
+    assert set(threads(result.watermark)) == {old, also}
+    # One page of each listing: published, held for review, likely spam.
+    assert len(fake.requests) == 3
+    assert len(fake.listings()) == 1
 
 
 def test_the_first_poll_of_an_empty_channel_starts_at_the_clock(
@@ -94,7 +114,12 @@ def test_the_first_poll_of_an_empty_channel_starts_at_the_clock(
 ) -> None:
     result = yt.fetch_new({})
     assert result.comments == []
-    assert result.watermark == {"until": clock.now.isoformat(), "ids": []}
+    now = {"until": clock.now.isoformat(), "ids": []}
+    assert result.watermark == {
+        **now,
+        "threads": {},
+        "held": {"heldForReview": now, "likelySpam": now},
+    }
 
 
 def test_listing_asks_for_every_thread_on_the_channel_newest_first(
@@ -114,9 +139,11 @@ def test_listing_asks_for_every_thread_on_the_channel_newest_first(
 def test_pages_are_walked_until_the_watermark_and_no_further(
     fake: FakeYouTube, yt: YouTubeConnector
 ) -> None:
+    # The watermark is older than the lookback window (say, after a long outage): the walk
+    # goes back to the watermark, not just to the window's edge.
     fake.page_size = 2
     for i in range(4):
-        fake.add_comment(f"old {i}", at(i))
+        fake.add_comment(f"old {i}", at(i) - timedelta(days=20))
     watermark = started(yt)
     new = [fake.add_comment(f"new {i}", at(100 + i)) for i in range(4)]
     fake.requests.clear()
@@ -124,12 +151,32 @@ def test_pages_are_walked_until_the_watermark_and_no_further(
     result = yt.fetch_new(watermark)
 
     assert ids(result.comments) == new  # oldest first
-    pages = fake.calls("GET", "commentThreads")
+    pages = fake.listings()
     # new3 new2 | new1 new0 | old3 old2 -> old2 is older than the watermark, so stop there.
     assert len(pages) == 3
     assert "pageToken" not in pages[0].url.params
     assert pages[1].url.params["pageToken"] != pages[2].url.params["pageToken"]
-    assert result.watermark == {"until": "2026-11-16T10:01:43+00:00", "ids": [new[-1]]}
+    assert position(result.watermark) == {"until": "2026-11-16T10:01:43+00:00", "ids": [new[-1]]}
+    assert set(threads(result.watermark)) == set(new)  # the old ones are outside the window
+
+
+def test_pages_are_walked_back_to_the_lookback_window_and_no_further(
+    fake: FakeYouTube, yt: YouTubeConnector
+) -> None:
+    fake.page_size = 2
+    ancient = [fake.add_comment(f"ancient {i}", at(i) - timedelta(days=20)) for i in range(2)]
+    recent = [fake.add_comment(f"recent {i}", at(10 + i)) for i in range(4)]
+    watermark = started(yt)
+    new = [fake.add_comment(f"new {i}", at(100 + i)) for i in range(2)]
+    fake.requests.clear()
+
+    result = yt.fetch_new(watermark)
+
+    assert ids(result.comments) == new
+    # new1 new0 | recent3 recent2 | recent1 recent0 | ancient1 ancient0 -> past the window.
+    assert len(fake.listings()) == 4
+    assert set(threads(result.watermark)) == {*recent, *new}
+    assert not set(ancient) & set(threads(result.watermark))
 
 
 def test_a_second_poll_returns_only_new_comments(fake: FakeYouTube, yt: YouTubeConnector) -> None:
@@ -157,7 +204,10 @@ def test_comments_in_the_same_second_are_neither_lost_nor_repeated(
     b = fake.add_comment("b, published in the same second as a", at(10))
     second = yt.fetch_new(first.watermark)
     assert ids(second.comments) == [b]
-    assert second.watermark == {"until": "2026-11-16T10:00:10+00:00", "ids": sorted([a, b])}
+    assert position(second.watermark) == {
+        "until": "2026-11-16T10:00:10+00:00",
+        "ids": sorted([a, b]),
+    }
 
     c = fake.add_comment("c, a second later", at(11))
     d = fake.add_comment("d, same second as c", at(11))
@@ -247,13 +297,222 @@ def test_a_same_second_comment_on_the_next_page_is_not_lost(
     fake.comments[late].status = "heldForReview"
     seen = fake.add_comment("seen", at(10))
     watermark = started(yt)
-    assert watermark == {"until": "2026-11-16T10:00:10+00:00", "ids": [seen]}
+    assert position(watermark) == {"until": "2026-11-16T10:00:10+00:00", "ids": [seen]}
     fake.comments[late].status = "published"
 
     result = yt.fetch_new(watermark)
 
     assert ids(result.comments) == [late]  # listed after ``seen``, on the next page
     assert result.watermark["ids"] == sorted([seen, late])
+
+
+# Replies on older threads, YouTube's held queues, and the quota a poll costs
+
+
+def test_a_new_reply_on_a_thread_older_than_the_watermark_is_returned_exactly_once(
+    fake: FakeYouTube, yt: YouTubeConnector
+) -> None:
+    fake.page_size = 2
+    old = fake.add_comment("Is the library open on Sunday?", at(0))
+    for i in range(4):
+        fake.add_comment(f"later thread {i}", at(10 + 10 * i))
+    watermark = started(yt)
+    reply = fake.add_reply(old, "It is, 10 till 4", at(100))
+    newer = fake.add_comment("A new thread, newer than the reply", at(200))
+
+    first = yt.fetch_new(watermark)
+
+    # The old thread is on the third page, well past the watermark (at 40 s).
+    assert ids(first.comments) == [reply, newer]
+    assert first.comments[0].parent_id == old
+    assert fake.calls("GET", "comments") == []  # embedded in the listing: no extra quota
+    assert yt.fetch_new(first.watermark).comments == []
+
+    # Older than the watermark (200 s) but newer than the thread's last reply: still new.
+    second_reply = fake.add_reply(old, "Thanks!", at(150))
+    second = yt.fetch_new(first.watermark)
+    assert ids(second.comments) == [second_reply]
+    assert position(second.watermark) == position(first.watermark)  # never goes back
+    assert yt.fetch_new(second.watermark).comments == []
+
+
+def test_replies_beyond_the_embedded_ones_on_an_old_thread_are_fetched(
+    fake: FakeYouTube, yt: YouTubeConnector
+) -> None:
+    fake.embedded_replies = 2
+    old = fake.add_comment("Potholes on Mill Lane", at(0))
+    for i in range(3):
+        fake.add_reply(old, f"earlier reply {i}", at(1 + i))
+    fake.add_comment("A newer thread", at(10))
+    watermark = started(yt)
+    # The first poll read the busy thread's replies once, to know where they end.
+    assert len(fake.calls("GET", "comments")) == 1
+    fake.requests.clear()
+    new = [fake.add_reply(old, f"later reply {i}", at(100 + i)) for i in range(2)]
+
+    result = yt.fetch_new(watermark)
+
+    assert ids(result.comments) == new  # not the three from before the first poll
+    (reply_call,) = fake.calls("GET", "comments")
+    assert reply_call.url.params["parentId"] == old
+    assert threads(result.watermark)[old]["replies"] == 5
+    fake.requests.clear()
+    assert yt.fetch_new(result.watermark).comments == []
+    assert fake.calls("GET", "comments") == []  # the count did not grow: nothing to read
+
+
+@pytest.mark.parametrize("queue", ["heldForReview", "likelySpam"])
+def test_a_comment_youtube_holds_is_returned_once_and_not_again(
+    fake: FakeYouTube, yt: YouTubeConnector, queue: str
+) -> None:
+    watermark = started(yt)
+    public = fake.add_comment("When is the next meeting?", at(10))
+    # The newest comment of all, so newer than the public listing's watermark.
+    held = fake.add_comment("Buy followers at example.com", at(11), status=queue)
+
+    first = yt.fetch_new(watermark)
+
+    assert ids(first.comments) == [public, held]
+    comment = first.comments[1]
+    assert comment.raw[HELD_QUEUE_KEY] == queue
+    assert comment.raw["snippet"]["moderationStatus"] == queue
+    assert HELD_QUEUE_KEY not in first.comments[0].raw
+    assert first.watermark["held"][queue]["ids"] == [held]
+    listed = fake.listings(queue)
+    assert listed
+    assert {r.url.params["order"] for r in listed} == {"time"}
+    assert yt.fetch_new(first.watermark).comments == []
+
+    # Approved in YouTube Studio: now public, but SMAT has seen it already.
+    fake.comments[held].status = "published"
+    approved = yt.fetch_new(first.watermark)
+    assert approved.comments == []
+    # Once public its thread is watched like any other: a reply to it is new.
+    reply = fake.add_reply(held, "Reported", at(50))
+    assert ids(yt.fetch_new(approved.watermark).comments) == [reply]
+
+
+def test_a_held_comment_approved_before_the_next_poll_is_returned_once(
+    fake: FakeYouTube, yt: YouTubeConnector
+) -> None:
+    watermark = started(yt)
+    held = fake.add_comment("Held, then approved", at(10), status="heldForReview")
+    fake.comments[held].status = "published"
+    result = yt.fetch_new(watermark)
+    assert ids(result.comments) == [held]
+    assert HELD_QUEUE_KEY not in result.comments[0].raw
+    assert yt.fetch_new(result.watermark).comments == []
+
+
+def test_held_comments_from_before_the_first_poll_are_not_returned(
+    fake: FakeYouTube, yt: YouTubeConnector
+) -> None:
+    fake.add_comment("Held before SMAT started", at(5), status="heldForReview")
+    fake.add_comment("Spam before SMAT started", at(6), status="likelySpam")
+    watermark = started(yt)
+    assert watermark["held"] == {
+        "heldForReview": {"until": "2026-11-16T10:00:05+00:00", "ids": ids_at(fake, 5)},
+        "likelySpam": {"until": "2026-11-16T10:00:06+00:00", "ids": ids_at(fake, 6)},
+    }
+    assert yt.fetch_new(watermark).comments == []
+
+
+def test_a_comment_smat_hides_is_not_returned_again_from_the_held_queue(
+    fake: FakeYouTube, yt: YouTubeConnector
+) -> None:
+    watermark = started(yt)
+    fake.add_comment("Older", at(5))
+    abusive = fake.add_comment("Something abusive", at(10))
+    first = yt.fetch_new(watermark)
+    assert abusive in ids(first.comments)
+
+    yt.perform(Action.HIDE, first.comments[-1])
+    assert fake.comments[abusive].status == "heldForReview"
+    hidden = yt.fetch_new(first.watermark)
+    assert hidden.comments == []
+
+    yt.perform(Action.UNHIDE, first.comments[-1])
+    assert yt.fetch_new(hidden.watermark).comments == []
+
+
+def test_a_watermark_from_before_thread_tracking_still_finds_everything_new(
+    fake: FakeYouTube, yt: YouTubeConnector
+) -> None:
+    fake.embedded_replies = 2
+    old = fake.add_comment("Old busy thread", at(0))
+    for i in range(3):
+        fake.add_reply(old, f"old reply {i}", at(1 + i))
+    watermark = {"until": at(5).isoformat(), "ids": []}
+    reply = fake.add_reply(old, "A new reply, not embedded", at(10))
+    held = fake.add_comment("Held since", at(12), status="heldForReview")
+
+    result = yt.fetch_new(watermark)
+
+    assert ids(result.comments) == [reply, held]
+    assert set(threads(result.watermark)) == {old, held}
+    assert yt.fetch_new(result.watermark).comments == []
+
+
+def test_threads_older_than_the_lookback_window_drop_out_of_the_watermark(
+    fake: FakeYouTube, clock: FakeClock
+) -> None:
+    yt = YouTubeConnector(
+        fake.client(), channel_id=CHANNEL_ID, account="council-yt", clock=clock, lookback_days=2
+    )
+    old = fake.add_comment("Monday's thread", at(0))
+    watermark = started(yt)
+    assert set(threads(watermark)) == {old}
+
+    clock.advance(days=1)
+    watermark = yt.fetch_new(watermark).watermark
+    assert set(threads(watermark)) == {old}
+
+    clock.advance(days=2)  # the thread started more than two days ago now
+    new = fake.add_comment("Thursday's thread", at(0) + timedelta(days=3))
+    result = yt.fetch_new(watermark)
+    assert ids(result.comments) == [new]
+    assert set(threads(result.watermark)) == {new}
+
+
+def test_the_lookback_window_is_two_weeks_by_default(
+    fake: FakeYouTube, yt: YouTubeConnector, clock: FakeClock
+) -> None:
+    old = fake.add_comment("Thread", at(0))
+    watermark = started(yt)
+    clock.advance(days=13)
+    watermark = yt.fetch_new(watermark).watermark
+    assert set(threads(watermark)) == {old}
+    clock.advance(days=2)
+    assert threads(yt.fetch_new(watermark).watermark) == {}
+
+
+def test_a_quiet_poll_costs_little_quota(fake: FakeYouTube, yt: YouTubeConnector) -> None:
+    for i in range(10):
+        fake.add_comment(f"ancient {i}", at(i) - timedelta(days=30))
+    recent = [fake.add_comment(f"recent {i}", at(10 + i)) for i in range(150)]
+    busy = recent[:3]
+    for thread in busy:
+        for i in range(8):  # more than the five a listing embeds
+            fake.add_reply(thread, f"reply {i}", at(200 + i))
+    watermark = started(yt)
+    # 2 pages of threads, 1 for each held queue, and the busy threads' replies once.
+    assert len(fake.listings()) == 2
+    assert len(fake.requests) == 2 + 2 + 3
+
+    fake.requests.clear()
+    quiet = yt.fetch_new(watermark)
+    assert quiet.comments == []
+    assert len(fake.requests) == 4  # 150 recent threads: 2 pages, and 1 per held queue
+    assert fake.calls("GET", "comments") == []
+    assert len(threads(quiet.watermark)) == 150
+
+    fake.requests.clear()
+    reply = fake.add_reply(busy[1], "One more", at(300))
+    embedded = fake.add_reply(recent[100], "First reply", at(301))
+    result = yt.fetch_new(quiet.watermark)
+    assert ids(result.comments) == [reply, embedded]
+    assert len(fake.requests) == 5  # one replies page, for the busy thread only
+    assert fake.calls("GET", "comments")[0].url.params["parentId"] == busy[1]
 
 
 # Reading one comment and its context
