@@ -24,6 +24,7 @@ from bot.services.slack_cards import SlackCardPublisher
 from bot.services.triage import TriageDesk
 from bot.webhooks import WebhookReceiver
 from classifiers.base import Classifier
+from classifiers.detectors import RuleDetectors
 from classifiers.loading import load_classifier
 from config.settings import AccountSettings, ConfigError, Settings, SlackSettings
 from platforms.base import Connector
@@ -80,7 +81,13 @@ class Container:
 
     def ingest(self) -> IngestService:
         """The ingest pipeline (loads the classifier)."""
-        return IngestService(self.sessions, self.classifier, self.settings.policy, self.clock)
+        return IngestService(
+            self.sessions,
+            self.classifier,
+            self.settings.policy,
+            self.clock,
+            RuleDetectors(self.settings.detectors),
+        )
 
     def connector(self, account: AccountSettings) -> Connector:
         """The connector for a registered account."""

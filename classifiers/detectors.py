@@ -7,6 +7,8 @@ from collections.abc import Callable
 
 import phonenumbers
 
+from config.settings import DetectorSettings
+
 Detections = dict[str, list[str]]
 """Detection kind (e.g. ``phone_number``) to what was found, in order of appearance."""
 
@@ -47,7 +49,18 @@ DETECTORS: dict[str, Callable[[str], list[str]]] = {
 }
 
 
+class RuleDetectors:
+    """Every rule detector, configured once from the settings; safe to share between threads."""
+
+    def __init__(self, settings: DetectorSettings) -> None:
+        self._settings = settings
+
+    def detect(self, text: str) -> Detections:
+        """Run every detector; only kinds that found something appear in the result."""
+        found = {kind: detector(text) for kind, detector in DETECTORS.items()}
+        return {kind: hits for kind, hits in found.items() if hits}
+
+
 def detect(text: str) -> Detections:
-    """Run every detector; only kinds that found something appear in the result."""
-    found = {kind: detector(text) for kind, detector in DETECTORS.items()}
-    return {kind: hits for kind, hits in found.items() if hits}
+    """Run the detectors with the default settings (for callers without a configuration)."""
+    return RuleDetectors(DetectorSettings()).detect(text)

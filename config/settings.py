@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from datetime import date
 from enum import StrEnum
 from importlib import resources
 from pathlib import Path
@@ -152,6 +153,65 @@ class ClassifierSettings(_Section):
     detoxify: DetoxifySettings = DetoxifySettings()
 
 
+class PreElectionSettings(_Section):
+    """The pre-election period: political content gets a closer look, nothing is hidden for it."""
+
+    start: date | None = None
+    end: date | None = None
+    political_terms: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if (self.start is None) != (self.end is None):
+            raise ValueError("give both start and end, or neither")
+        if self.start and self.end and self.end < self.start:
+            raise ValueError("end is before start")
+        return self
+
+    def active(self, day: date) -> bool:
+        """Whether the given local date falls inside the period."""
+        return self.start is not None and self.end is not None and self.start <= day <= self.end
+
+
+class WatchListSettings(_Section):
+    """Words and names the rule detectors look for (case-insensitive, whole words)."""
+
+    officers: tuple[str, ...] = ()
+    """Council officers and staff by name or title (abuse of staff)."""
+    councillors: tuple[str, ...] = ()
+    safeguarding: tuple[str, ...] = ()
+    """Terms suggesting minors or grooming."""
+    threats: tuple[str, ...] = ()
+    """Phrases of threatened violence."""
+
+
+class SpamSettings(_Section):
+    """When links and repetition look like spam."""
+
+    link_shorteners: tuple[str, ...] = ()
+    max_links: int = Field(default=2, ge=1)
+    repeated_text_threshold: int = Field(default=3, ge=2)
+    """The same text seen this many times (copy-paste campaigns) is flagged as repeated."""
+
+
+class LanguageSettings(_Section):
+    """Languages the classifier covers; comments in any other go to a human."""
+
+    covered: tuple[str, ...] = ("en",)
+    candidates: tuple[str, ...] = ()
+    """ISO 639-1 codes the detector chooses among (fewer is faster and more accurate)."""
+    min_chars: int = Field(default=20, ge=1)
+    """Shorter texts are too short to tell reliably and are not flagged."""
+
+
+class DetectorSettings(_Section):
+    """Configuration of the rule detectors."""
+
+    watch_list: WatchListSettings = WatchListSettings()
+    spam: SpamSettings = SpamSettings()
+    language: LanguageSettings = LanguageSettings()
+
+
 class ReasonCode(_Section):
     """A policy reason a comment may be removed for, and where the policy says so."""
 
@@ -168,7 +228,10 @@ class PolicySettings(_Section):
     review_margin: float = Field(default=0.75, gt=0, le=1)
     label_reasons: dict[str, str]
     detection_reasons: dict[str, str] = {}
+    review_detections: tuple[str, ...] = ()
+    """Detections that call for a person's look but are no reason to remove on their own."""
     reason_codes: dict[str, ReasonCode]
+    pre_election: PreElectionSettings = PreElectionSettings()
 
     @field_validator("thresholds")
     @classmethod
@@ -269,6 +332,7 @@ class Settings(BaseSettings):
     roles: dict[Role, tuple[Permission, ...]]
     members: tuple[MemberSeed, ...] = ()
     canned_responses: dict[str, CannedResponse] = {}
+    detectors: DetectorSettings = DetectorSettings()
     platforms: PlatformSettings
     accounts: tuple[AccountSettings, ...] = ()
     secrets_file: Path | None = None

@@ -20,9 +20,9 @@ from bot.clock import Clock
 from bot.hashing import content_sha256
 from bot.services.outbox import enqueue
 from classifiers.base import Classifier
-from classifiers.detectors import detect
+from classifiers.detectors import RuleDetectors
 from classifiers.policy import SuggestedAction, Suggestion, suggest
-from config.settings import PolicySettings
+from config.settings import DetectorSettings, PolicySettings
 from platforms.types import IncomingComment, Platform
 from storage.models import (
     Account,
@@ -75,11 +75,13 @@ class IngestService:
         classifier: Classifier,
         policy: PolicySettings,
         clock: Clock,
+        detectors: RuleDetectors | None = None,
     ) -> None:
         self._sessions = sessions
         self._classifier = classifier
         self._policy = policy
         self._clock = clock
+        self._detectors = detectors or RuleDetectors(DetectorSettings())
 
     def ingest(self, comments: Iterable[IncomingComment]) -> StoreReport:
         """Store the comments, then classify and queue everything not yet classified."""
@@ -160,7 +162,7 @@ class IngestService:
         scores = self._classifier.score([text for _, text in versions])
         results = []
         for (version_id, text), version_scores in zip(versions, scores, strict=True):
-            detections = detect(text)
+            detections = self._detectors.detect(text)
             results.append(
                 ClassifiedVersion(
                     version_id,
