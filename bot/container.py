@@ -87,6 +87,8 @@ class Container:
             self.settings.policy,
             self.clock,
             RuleDetectors(self.settings.detectors),
+            tz=self.settings.council.tz,
+            repeated_text_threshold=self.settings.detectors.spam.repeated_text_threshold,
         )
 
     def connector(self, account: AccountSettings) -> Connector:

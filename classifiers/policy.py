@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from enum import StrEnum
 
 from classifiers.detectors import Detections
@@ -36,6 +37,8 @@ class Suggestion:
     clause: str | None
     explanation: str
     flagged_labels: tuple[str, ...] = ()
+    legislation: tuple[str, ...] = ()
+    """For an escalation: the law the comment may break (Biggleswade Appendix C)."""
 
     @property
     def flagged(self) -> bool:
@@ -44,33 +47,52 @@ class Suggestion:
 
 
 def suggest(
-    scores: Mapping[str, float], detections: Detections, policy: PolicySettings
+    scores: Mapping[str, float],
+    detections: Detections,
+    policy: PolicySettings,
+    *,
+    on: date | None = None,
 ) -> Suggestion:
-    """Map scores and detections to a suggestion, naming the policy clause it rests on."""
+    """Map scores and detections to a suggestion, naming the policy clause it rests on.
+
+    ``on`` is the comment's local date; it matters only in the pre-election period.
+    """
     over = _labels_over(scores, policy.thresholds, 1.0)
-    # Every reason that applies, labels (furthest over first) before detections; an escalating
-    # reason (threats, minors) wins over the rest.
-    evidence = [
+    label_evidence = [
         (
             policy.label_reasons[label],
             f"{label} {scores[label]:.2f} ≥ {policy.thresholds[label]:.2f}",
         )
         for label in over
         if label in policy.label_reasons
-    ] + [
-        (policy.detection_reasons[kind], f"detected {kind.replace('_', ' ')}")
+    ]
+    if label_evidence and "named_officer" in detections:
+        # Abuse aimed at a named officer is bullying or harassment of staff, whichever label
+        # crossed its threshold (DESIGN §6; Biggleswade 6.5 "Bullying").
+        label_evidence.insert(0, (STAFF_REASON, "aimed at a named officer"))
+    # Every reason that applies, labels (furthest over first) before detections; an escalating
+    # reason (threats, minors) wins over the rest.
+    evidence = label_evidence + [
+        (policy.detection_reasons[kind], f"detected {_kind(kind)}")
         for kind in detections
         if kind in policy.detection_reasons
     ]
+    evidence = [item for item in evidence if item[0] in policy.reason_codes]
     if evidence:
         escalating = [item for item in evidence if policy.reason_codes[item[0]].escalate]
         code = (escalating or evidence)[0][0]
+        reason = policy.reason_codes[code]
+        reasons = "; ".join(dict.fromkeys(note for _, note in evidence))
+        explanation = f"Policy reasons: {reasons}."
+        if escalating and reason.legislation:
+            explanation += " Possible offence: " + "; ".join(reason.legislation) + "."
         return Suggestion(
             SuggestedAction.ESCALATE if escalating else SuggestedAction.HIDE,
             code,
-            policy.reason_codes[code].clause,
-            "Policy reasons: " + "; ".join(note for _, note in evidence) + ".",
+            reason.clause,
+            explanation,
             tuple(over),
+            reason.legislation if escalating else (),
         )
 
     near = _labels_over(scores, policy.thresholds, policy.review_margin)
@@ -83,8 +105,13 @@ def suggest(
         for label in near
         if label not in over
     ]
-    if "link" in detections:
-        notes.append("contains a link")
+    pre_election = on is not None and policy.pre_election.active(on)
+    for kind in detections:
+        if kind == "political":
+            if pre_election:
+                notes.append("political content in the pre-election period (review only)")
+        elif kind in policy.review_detections:
+            notes.append(_review_note(kind, detections[kind]))
     if notes:
         return Suggestion(
             SuggestedAction.REVIEW,
@@ -95,6 +122,19 @@ def suggest(
         )
 
     return Suggestion(SuggestedAction.APPROVE, None, None, _approve_explanation(scores, policy))
+
+
+STAFF_REASON = "bullying_or_harassment"
+
+
+def _kind(kind: str) -> str:
+    return kind.replace("_", " ")
+
+
+def _review_note(kind: str, hits: list[str]) -> str:
+    if kind == "other_language":
+        return f"written in another language ({', '.join(hits)}): the classifier cannot judge it"
+    return f"detected {_kind(kind)}"
 
 
 def _labels_over(

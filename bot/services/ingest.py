@@ -10,9 +10,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, tzinfo
 from itertools import islice
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -76,12 +77,17 @@ class IngestService:
         policy: PolicySettings,
         clock: Clock,
         detectors: RuleDetectors | None = None,
+        *,
+        tz: tzinfo = UTC,
+        repeated_text_threshold: int = 3,
     ) -> None:
         self._sessions = sessions
         self._classifier = classifier
         self._policy = policy
         self._clock = clock
         self._detectors = detectors or RuleDetectors(DetectorSettings())
+        self._tz = tz
+        self._repeated_text_threshold = repeated_text_threshold
 
     def ingest(self, comments: Iterable[IncomingComment]) -> StoreReport:
         """Store the comments, then classify and queue everything not yet classified."""
@@ -152,26 +158,43 @@ class IngestService:
                 pending = _pending_versions(session, CLASSIFY_BATCH)
             if not pending:
                 return total
-            results = self._classify([(version_id, text) for version_id, text in pending])
+            results = self._classify(pending)
             with self._sessions.begin() as session:
                 for result in results:
                     self._record(session, result)
             total += len(results)
 
-    def _classify(self, versions: Sequence[tuple[int, str]]) -> list[ClassifiedVersion]:
-        scores = self._classifier.score([text for _, text in versions])
+    def _classify(self, versions: Sequence[PendingVersion]) -> list[ClassifiedVersion]:
+        scores = self._classifier.score([version.text for version in versions])
+        repeats = self._repeat_counts([version.content_sha256 for version in versions])
         results = []
-        for (version_id, text), version_scores in zip(versions, scores, strict=True):
-            detections = self._detectors.detect(text)
+        for version, version_scores in zip(versions, scores, strict=True):
+            detections = self._detectors.detect(version.text)
+            copies = repeats.get(version.content_sha256, 0)
+            if copies >= self._repeated_text_threshold:
+                # A copy-paste campaign or a spam flood: the same words from several comments.
+                detections["repeated_text"] = [f"{copies} comments with this exact text"]
+            local_day = version.created_at.astimezone(self._tz).date()
             results.append(
                 ClassifiedVersion(
-                    version_id,
+                    version.id,
                     version_scores,
                     detections,
-                    suggest(version_scores, detections, self._policy),
+                    suggest(version_scores, detections, self._policy, on=local_day),
                 )
             )
         return results
+
+    def _repeat_counts(self, digests: Sequence[str]) -> dict[str, int]:
+        """How many stored comments carry each text (by content hash)."""
+        with self._sessions() as session:
+            rows = session.execute(
+                select(CommentVersion.content_sha256, func.count(func.distinct(Comment.id)))
+                .join(Comment, Comment.id == CommentVersion.comment_id)
+                .where(CommentVersion.content_sha256.in_(set(digests)))
+                .group_by(CommentVersion.content_sha256)
+            ).all()
+        return {digest: count for digest, count in rows}
 
     def _record(self, session: Session, result: ClassifiedVersion) -> None:
         now = self._clock()
@@ -232,17 +255,32 @@ class IngestService:
         )
 
 
-def _pending_versions(session: Session, limit: int) -> list[tuple[int, str]]:
+@dataclass(frozen=True)
+class PendingVersion:
+    """A comment version waiting to be classified."""
+
+    id: int
+    text: str
+    content_sha256: str
+    created_at: datetime
+
+
+def _pending_versions(session: Session, limit: int) -> list[PendingVersion]:
     """Current comment versions without a classification, oldest first."""
     query = (
-        select(CommentVersion.id, CommentVersion.text)
+        select(
+            CommentVersion.id,
+            CommentVersion.text,
+            CommentVersion.content_sha256,
+            Comment.created_at,
+        )
         .join(Comment, Comment.id == CommentVersion.comment_id)
         .outerjoin(Classification, Classification.comment_version_id == CommentVersion.id)
         .where(CommentVersion.version == Comment.current_version, Classification.id.is_(None))
         .order_by(CommentVersion.id)
         .limit(limit)
     )
-    return [(row.id, row.text) for row in session.execute(query)]
+    return [PendingVersion(*row) for row in session.execute(query)]
 
 
 class _Batch:

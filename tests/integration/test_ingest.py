@@ -126,13 +126,36 @@ def test_a_version_is_never_classified_twice(make_settings: MakeSettings) -> Non
     container = _container(make_settings, classifier)
     ingest = container.ingest()
     ingest.store([incoming("c1", "Lovely lights")])
+    from bot.services.ingest import _pending_versions
+
     with container.sessions() as session:
-        version_id = session.scalars(select(CommentVersion.id)).one()
+        pending = _pending_versions(session, 10)
     # Two callers classified the same pending version; the second must change nothing.
-    results = ingest._classify([(version_id, "Lovely lights")])
+    results = ingest._classify(pending)
     for _ in range(2):
         with container.sessions.begin() as session:
             ingest._record(session, results[0])
     assert _count(container, Classification) == 1
     with container.sessions() as session:
         assert session.scalars(select(ReviewItem.version)).one() == 1
+
+
+def test_a_copy_paste_campaign_is_flagged_as_repeated_text(make_settings: MakeSettings) -> None:
+    container = _container(make_settings, KeywordClassifier())
+    campaign = "Save our library! Sign the petition at the town hall."
+    container.ingest().ingest(
+        [incoming(f"c{i}", campaign, author=f"Resident {i}") for i in range(3)]
+        + [incoming("own", "When is the library open on Sundays?")]
+    )
+    with container.sessions() as session:
+        rows = session.execute(
+            select(
+                CommentVersion.text, Classification.detections, Classification.suggested_action
+            ).join(Classification, Classification.comment_version_id == CommentVersion.id)
+        ).all()
+    flagged = [row for row in rows if row.text == campaign]
+    assert len(flagged) == 3
+    assert all("repeated_text" in row.detections for row in flagged)
+    assert all(row.suggested_action == "review" for row in flagged)
+    own = next(row for row in rows if row.text != campaign)
+    assert "repeated_text" not in own.detections

@@ -400,3 +400,53 @@ def test_scores_all_below_review_line_without_detections_are_approved(
     assert suggestion.action is SuggestedAction.APPROVE
     assert suggestion.reason_code is None
     assert not suggestion.flagged
+
+
+def test_abuse_of_a_named_officer_is_bullying_of_staff(policy: PolicySettings) -> None:
+    suggestion = suggest(
+        {"toxicity": 0.95, "insult": 0.2}, {"named_officer": ["the clerk"]}, policy
+    )
+    assert suggestion.action is SuggestedAction.HIDE
+    assert suggestion.reason_code == "bullying_or_harassment"
+    assert "named officer" in suggestion.explanation
+
+
+def test_an_escalation_names_the_legislation(policy: PolicySettings) -> None:
+    suggestion = suggest({"threat": 0.9}, {}, policy)
+    assert suggestion.action is SuggestedAction.ESCALATE
+    assert "Malicious Communications Act 1988, s1" in suggestion.legislation
+    assert "Possible offence: Malicious Communications Act 1988, s1" in suggestion.explanation
+
+
+def test_a_threat_phrase_alone_escalates(policy: PolicySettings) -> None:
+    suggestion = suggest({}, {"threat_phrase": ["i know where you live"]}, policy)
+    assert suggestion.action is SuggestedAction.ESCALATE
+    assert suggestion.reason_code == "violent_or_threatening"
+
+
+def test_another_language_goes_to_a_person(policy: PolicySettings) -> None:
+    suggestion = suggest({"profanity": 0.01}, {"other_language": ["cy"]}, policy)
+    assert suggestion.action is SuggestedAction.REVIEW
+    assert "another language (cy)" in suggestion.explanation
+
+
+def test_political_content_is_reviewed_only_in_the_pre_election_period() -> None:
+    from datetime import date
+
+    from config.settings import PolicySettings as Policy
+
+    base = load_settings().policy
+    policy = Policy(
+        **{
+            **base.model_dump(),
+            "pre_election": {"start": date(2027, 4, 1), "end": date(2027, 5, 6)},
+        }
+    )
+    political = {"political": ["vote"]}
+    inside = suggest({"profanity": 0.01}, political, policy, on=date(2027, 4, 20))
+    outside = suggest({"profanity": 0.01}, political, policy, on=date(2027, 6, 1))
+    assert inside.action is SuggestedAction.REVIEW
+    assert "pre-election" in inside.explanation
+    assert outside.action is SuggestedAction.APPROVE
+    # Pre-election mode never hides anything by itself.
+    assert inside.reason_code is None
