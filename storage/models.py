@@ -188,7 +188,64 @@ class Decision(Base):
     note: Mapped[str | None] = mapped_column(Text)
     classification_id: Mapped[int | None] = mapped_column(ForeignKey("classifications.id"))
     preserved_record_id: Mapped[int | None] = mapped_column(ForeignKey("preserved_records.id"))
+    approved_by: Mapped[str | None] = mapped_column(String(50))
+    """The second SMAT member (or the Clerk) who approved a removal that needed it."""
+    undoes_decision_id: Mapped[int | None] = mapped_column(ForeignKey("decisions.id"))
     decided_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class DecisionOutcome(Base):
+    """What the platform did about a decision; decisions stay append-only, this row moves on."""
+
+    __tablename__ = "decision_outcomes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    decision_id: Mapped[int] = mapped_column(ForeignKey("decisions.id"), unique=True)
+    status: Mapped[str] = mapped_column(String(20))
+    """pending, done, failed (retrying), unsupported, or not_needed (e.g. approve)."""
+    detail: Mapped[str | None] = mapped_column(Text)
+    platform_ref: Mapped[str | None] = mapped_column(String(200))
+    """What the platform created, e.g. the id of a reply."""
+    attempts: Mapped[int] = mapped_column(default=0)
+    updated_at: Mapped[datetime]
+
+
+class RemovalRequest(Base):
+    """A removal waiting for a second SMAT member (or the Clerk) to approve it."""
+
+    __tablename__ = "removal_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    review_item_id: Mapped[int] = mapped_column(ForeignKey("review_items.id"), index=True)
+    review_version: Mapped[int]
+    action: Mapped[str] = mapped_column(String(30))
+    reason_code: Mapped[str] = mapped_column(String(50))
+    note: Mapped[str | None] = mapped_column(Text)
+    requested_by: Mapped[str] = mapped_column(String(50))
+    requested_at: Mapped[datetime]
+    needs: Mapped[str] = mapped_column(String(30))
+    """Who must approve: ``second_member`` or ``clerk``."""
+    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
+    resolved_by: Mapped[str | None] = mapped_column(String(50))
+    resolved_at: Mapped[datetime | None]
+    slack_channel: Mapped[str | None] = mapped_column(String(50))
+    slack_ts: Mapped[str | None] = mapped_column(String(50))
+
+
+class MemberEvent(Base):
+    """A change to SMAT membership: who changed what, and whether the Clerk must review it."""
+
+    __tablename__ = "member_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slack_user_id: Mapped[str] = mapped_column(String(50), index=True)
+    change: Mapped[str] = mapped_column(String(20))
+    role: Mapped[str | None] = mapped_column(String(20))
+    changed_by: Mapped[str] = mapped_column(String(50))
+    changed_by_role: Mapped[str] = mapped_column(String(20))
+    needs_clerk_review: Mapped[bool] = mapped_column(Boolean, default=False)
+    reviewed_by: Mapped[str | None] = mapped_column(String(50))
+    changed_at: Mapped[datetime]
 
 
 class Member(Base):
