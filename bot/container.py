@@ -61,6 +61,7 @@ class Container:
     secrets: SecretResolver
     slack_client: WebClient | None
     _classifier: Classifier | None = None
+    _detectors: RuleDetectors | None = None
     _announce: Callable[[str], None] = field(default=print)
 
     @property
@@ -75,6 +76,7 @@ class Container:
                 huggingface_config_path=detoxify.huggingface_config_path,
                 checkpoint_sha256=detoxify.checkpoint_sha256,
                 device=detoxify.device,
+                optimize=detoxify.optimize,
                 announce=self._announce,
             )
         return self._classifier
@@ -86,10 +88,19 @@ class Container:
             self.classifier,
             self.settings.policy,
             self.clock,
-            RuleDetectors(self.settings.detectors),
+            self.detectors,
             tz=self.settings.council.tz,
             repeated_text_threshold=self.settings.detectors.spam.repeated_text_threshold,
         )
+
+    @property
+    def detectors(self) -> RuleDetectors:
+        """The rule detectors, built once (the language models load on first use)."""
+        if self._detectors is None:
+            self._detectors = RuleDetectors(
+                self.settings.detectors, self.settings.policy.pre_election.political_terms
+            )
+        return self._detectors
 
     def connector(self, account: AccountSettings) -> Connector:
         """The connector for a registered account."""

@@ -6,11 +6,13 @@ Nothing heavy is imported at module import: torch, transformers and detoxify loa
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import os
 import re
 import sys
 import threading
+import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from importlib import metadata
@@ -24,6 +26,9 @@ CHECKPOINT_SETTING = "classifier.detoxify.checkpoint"
 HF_CONFIG_SETTING = "classifier.detoxify.huggingface_config_path"
 SHA256_SETTING = "classifier.detoxify.checkpoint_sha256"
 DEVICE_SETTING = "classifier.detoxify.device"
+OPTIMIZE_SETTING = "classifier.detoxify.optimize"
+OPTIMIZATIONS = ("none", "int8")
+"""``int8``: dynamic int8 quantisation of every Linear layer after loading (CPU only)."""
 DOWNLOAD_FIX = 'download the weights once (README, "Detoxify weights") or set ' + CHECKPOINT_SETTING
 
 ORIGINAL_LABELS = ("toxicity", "severe_toxicity", "obscene", "threat", "insult", "identity_attack")
@@ -200,14 +205,20 @@ class DetoxifyClassifier:
         huggingface_config_path: Path | None = None,
         expected_sha256: str | None = None,
         device: str | None = None,
+        optimize: str = "none",
     ) -> DetoxifyClassifier:
-        """Load a verified checkpoint offline, or raise ``DetoxifyUnavailable`` saying why."""
+        """Load a verified checkpoint offline, or raise ``DetoxifyUnavailable`` saying why.
+
+        ``optimize="int8"`` quantises the model's Linear layers to int8 after loading: several
+        times faster on CPU, with slightly different scores, so the version string says so.
+        """
         known = KNOWN_CHECKPOINTS.get(model_type)
         if known is None:
             raise DetoxifySettingsError(
                 f"{MODEL_SETTING} is {model_type!r}, not a Detoxify model",
                 f"use one of {', '.join(KNOWN_CHECKPOINTS)}",
             )
+        _check_optimize(optimize, device)
         expected = _normalise_sha256(expected_sha256)
         path = _checkpoint_path(model_type, checkpoint)
         if huggingface_config_path is not None and not huggingface_config_path.is_dir():
@@ -217,7 +228,9 @@ class DetoxifyClassifier:
             )
         digest, release = _verify_sha256(path, expected)
 
-        detox = _construct(path, huggingface_config_path, _pick_device(device), known)
+        # int8 kernels exist for the CPU only; "auto" then means the CPU.
+        resolved_device = "cpu" if optimize == "int8" else _pick_device(device)
+        detox = _construct(path, huggingface_config_path, resolved_device, known)
         labels = tuple(detox.class_names)
         if set(labels) != set(known.labels):
             raise DetoxifySettingsError(
@@ -237,9 +250,15 @@ class DetoxifyClassifier:
         notes = [known.note]
         if release is None:
             notes.append(f"custom checkpoint {path.name}, not a published Detoxify release")
+        version = f"detoxify {_version('detoxify')}; {path.name}; sha256 {digest[:12]}"
+        if optimize == "int8":
+            _quantize_int8(detox.model)
+            # Every classification records this string: int8 scores are not fp32 scores.
+            version += f"; int8 dynamic (torch {_version('torch')})"
+            notes.append("int8-quantised Linear layers: scores differ slightly from the fp32 model")
         info = ModelInfo(
             name=f"detoxify-{model_type}",
-            version=f"detoxify {_version('detoxify')}; {path.name}; sha256 {digest[:12]}",
+            version=version,
             labels=labels,
             notes=tuple(notes),
         )
@@ -393,6 +412,52 @@ def _force_offline() -> None:
     constants = sys.modules.get("huggingface_hub.constants")
     if constants is not None:
         vars(constants)["HF_HUB_OFFLINE"] = True
+
+
+def _check_optimize(optimize: str, device: str | None) -> None:
+    if optimize not in OPTIMIZATIONS:
+        raise DetoxifySettingsError(
+            f"{OPTIMIZE_SETTING} is {optimize!r}", f"use one of {', '.join(OPTIMIZATIONS)}"
+        )
+    if optimize == "int8" and device is not None and device.strip() not in ("", "cpu", "auto"):
+        raise DetoxifySettingsError(
+            f"{OPTIMIZE_SETTING} int8 runs on the CPU only, but {DEVICE_SETTING} is {device!r}",
+            f"set {DEVICE_SETTING} to cpu, or {OPTIMIZE_SETTING} to none",
+        )
+
+
+def _quantize_int8(model: Any) -> None:
+    """Replace the model's ``nn.Linear`` layers, in place, by dynamically quantised int8 ones.
+
+    Weights are stored as int8 with one scale per tensor; activations are quantised per batch
+    at run time. In place, so the fp32 and int8 copies never sit in memory together.
+    """
+    import torch
+
+    with warnings.catch_warnings():
+        # Deliberately silenced: torch.ao.quantization warns, on import and on every call, that
+        # it will move to the torchao package, and creating its qint8 weight tensors warns
+        # likewise. It still works (tests compare the scores with fp32) and needs no extra
+        # package; if a future torch drops it, the ImportError below says what to do.
+        warnings.filterwarnings(
+            "ignore", message=r"torch\.ao\.quantization is deprecated", category=DeprecationWarning
+        )
+        warnings.filterwarnings(
+            "ignore", message=r"torch\.quantize_per_tensor.* deprecated", category=UserWarning
+        )
+        try:
+            from torch.ao.quantization import quantize_dynamic
+        except ImportError as exc:
+            raise DetoxifySettingsError(
+                f"{OPTIMIZE_SETTING} is int8, but torch {torch.__version__} has no "
+                f"torch.ao.quantization ({exc})",
+                f"set {OPTIMIZE_SETTING} to none",
+            ) from exc
+        quantize: Any = quantize_dynamic  # untyped in torch
+        quantize(model, {torch.nn.Linear}, dtype=torch.qint8, inplace=True)
+    # The replaced fp32 layers sit in reference cycles; without this their ~330 MB (base
+    # models) stay resident until some later collection (measured: 1029 -> 695 MB RSS).
+    gc.collect()
 
 
 def _pick_device(requested: str | None) -> str:

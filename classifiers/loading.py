@@ -25,11 +25,13 @@ def load_classifier(
     checkpoint_sha256: str | None,
     device: str | None,
     announce: Callable[[str], None],
+    optimize: str = "none",
 ) -> Classifier:
     """Load the configured backend; in ``auto`` mode fall back to alt-profanity-check, announced.
 
     Settings mistakes (e.g. a checkpoint path that does not exist) raise even in ``auto`` mode:
-    falling back would hide them behind a worse classifier.
+    falling back would hide them behind a worse classifier. ``optimize`` is
+    ``classifier.detoxify.optimize`` (``none`` or ``int8``); the announced version shows it.
     """
 
     def load_detoxify() -> Classifier:
@@ -39,6 +41,7 @@ def load_classifier(
             huggingface_config_path=huggingface_config_path,
             expected_sha256=checkpoint_sha256,
             device=device,
+            optimize=optimize,
         )
 
     classifier: Classifier

@@ -144,6 +144,9 @@ class DetoxifySettings(_Section):
     huggingface_config_path: Path | None = None
     checkpoint_sha256: str | None = Field(default=None, pattern=r"^[0-9a-fA-F]{64}$")
     device: str | None = None
+    optimize: Literal["none", "int8"] = "none"
+    """``int8``: dynamic int8 quantisation of the Linear layers on CPU, about 2-3x faster;
+    scores drift slightly and the model version records it (docs/PERFORMANCE.md)."""
 
 
 class ClassifierSettings(_Section):

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -139,6 +140,50 @@ def test_device_defaults_to_cpu_and_refuses_a_missing_gpu(tiny: TinyDetoxify) ->
     if not torch.cuda.is_available():
         with pytest.raises(DetoxifySettingsError, match=r"classifier\.detoxify\.device"):
             DetoxifyClassifier.load("unbiased", expected_sha256=tiny.sha256, device="cuda", **paths)
+
+
+def test_int8_scores_close_to_fp32_and_the_version_says_int8(
+    tmp_path: Path, tiny: TinyDetoxify
+) -> None:
+    import torch
+
+    # The tiny fake's wide initialisation (std 0.3) makes its logits so steep that int8 rounding
+    # moves scores by up to 0.15; scaled towards a real model's weights (std 0.02-0.06) the drift
+    # is what int8 costs: about 0.004 here.
+    saved = torch.load(tiny.checkpoint, weights_only=False)
+    saved["state_dict"] = {
+        key: value * 0.2 if value.ndim == 2 and "embeddings" not in key else value
+        for key, value in saved["state_dict"].items()
+    }
+    scaled = tmp_path / "tiny-unbiased-scaled.ckpt"
+    torch.save(saved, scaled)
+    from tests.fakes.tiny_detoxify import sha256_of
+
+    paths = {"checkpoint": scaled, "huggingface_config_path": tiny.hf_dir}
+    fp32 = DetoxifyClassifier.load("unbiased", expected_sha256=sha256_of(scaled), **paths)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        int8 = DetoxifyClassifier.load(
+            "unbiased", expected_sha256=sha256_of(scaled), optimize="int8", **paths
+        )
+    assert not [w for w in caught if "quantiz" in str(w.message)]  # silenced on purpose
+
+    rng = random.Random(11)
+    words = ("the", "council", "road", "bins", "useless", "idiot", "thanks", "park", "broken")
+    texts = COMMENTS + [" ".join(rng.choices(words, k=rng.randint(2, 60))) for _ in range(40)]
+    expected, got = fp32.score(texts), int8.score(texts)
+    drift = [abs(g[label] - e[label]) for g, e in zip(got, expected, strict=True) for label in e]
+    assert 0 < max(drift) < 0.02
+
+    assert "int8" not in fp32.model.version
+    assert int8.model.version == f"{fp32.model.version}; int8 dynamic (torch {torch.__version__})"
+    assert any("int8" in note for note in int8.model.notes)
+    assert int8.model.labels == fp32.model.labels
+    classifier_head = int8._detox.model.classifier
+    assert type(classifier_head).__module__.startswith("torch.ao.nn.quantized")
+    # Detoxify's one-text quirk and the chunking path work on the quantised model too.
+    assert set(int8.score(["hello"])[0]) == set(UNBIASED_LABELS)
+    assert set(int8.score(["the council road " * 300])[0]) == set(UNBIASED_LABELS)
 
 
 # --- scoring ---------------------------------------------------------------------------------

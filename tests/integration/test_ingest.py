@@ -71,7 +71,7 @@ def test_classification_records_scores_model_thresholds_and_suggestion(
     assert (abuse.suggested_action, abuse.reason_code) == ("hide", "bullying_or_harassment")
     assert abuse.clause
     assert "6.5" in abuse.clause
-    assert phone.detections == {"phone_number": ["+447700900123"]}
+    assert phone.detections == {"phone_number": ["07700 ••••23"]}  # masked: shown in Slack
     assert (phone.suggested_action, phone.reason_code) == ("hide", "personal_data")
     assert criticism.suggested_action == "approve"
     assert "Criticism" in criticism.explanation

@@ -103,6 +103,28 @@ def test_malformed_sha256_is_a_settings_error(tmp_path: Path) -> None:
         DetoxifyClassifier.load("unbiased", checkpoint=checkpoint, expected_sha256="c7548aa0")
 
 
+@pytest.mark.parametrize("backend", ["auto", "detoxify"])
+def test_unknown_optimisation_is_a_settings_error(backend: str) -> None:
+    lines: list[str] = []
+    with pytest.raises(DetoxifySettingsError, match=r"classifier\.detoxify\.optimize") as given:
+        load(backend, lines, optimize="fp16")
+    assert "int8" in given.value.fix
+    assert lines == []
+
+
+def test_int8_on_a_gpu_is_a_settings_error() -> None:
+    with pytest.raises(DetoxifySettingsError, match="CPU only") as given:
+        DetoxifyClassifier.load("unbiased", device="cuda:0", optimize="int8")
+    assert "classifier.detoxify.device" in given.value.fix
+
+
+def test_int8_with_auto_device_goes_on_to_load(empty_torch_home: Path) -> None:
+    # "auto" and "cpu" are fine with int8: the next problem is the missing checkpoint.
+    for device in ("auto", "cpu", None):
+        with pytest.raises(DetoxifyUnavailable, match="no checkpoint at"):
+            DetoxifyClassifier.load("unbiased", device=device, optimize="int8")
+
+
 # --- load_classifier -------------------------------------------------------------------------
 
 

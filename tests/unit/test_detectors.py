@@ -2,6 +2,10 @@
 
 False positives matter as much as misses: a detected phone number suggests hiding the comment,
 so dates, prices, house numbers and agenda items must never look like phone numbers.
+
+The finders (``find_*``) return what they found in full; ``detect`` and ``RuleDetectors``
+report personal data masked, because detections are shown in Slack and stored. The other kinds
+are tested in tests/unit/test_detectors_*.py.
 """
 
 from __future__ import annotations
@@ -133,8 +137,8 @@ def test_detect_combines_every_kind() -> None:
         "or see https://example.test/sue"
     )
     assert detect(text) == {
-        "email_address": ["sue@example.com"],
-        "phone_number": ["+447700900123"],
+        "email_address": ["s••••@example.com"],
+        "phone_number": ["07700 ••••23"],
         "link": ["https://example.test/sue"],
     }
 
@@ -144,7 +148,7 @@ def test_detect_on_the_example_personal_data_comment() -> None:
         "My neighbour at 7 Station Road keeps dumping rubbish, her number is 07700 900123 if "
         "anyone wants to tell her what they think."
     )
-    assert detect(text) == {"phone_number": ["+447700900123"]}
+    assert detect(text) == {"phone_number": ["07700 ••••23"], "home_address": ["•• Station Road"]}
 
 
 def test_detect_on_sharp_criticism_finds_nothing() -> None:

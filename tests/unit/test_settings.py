@@ -626,3 +626,10 @@ def test_deep_merge_does_not_modify_its_inputs() -> None:
 
     assert base == {"policy": {"thresholds": {"toxicity": 0.8}}}
     assert override == {"policy": {"thresholds": {"toxicity": 0.5}}}
+
+
+def test_shipped_legislation_entries_are_whole_citations() -> None:
+    # A YAML flow list splits "Communications Act 2003, s127" at the comma unless quoted.
+    for code, reason in load_settings().policy.reason_codes.items():
+        for citation in reason.legislation:
+            assert " Act " in f" {citation} ", (code, citation)
