@@ -16,20 +16,54 @@ from storage.models import (
     Comment,
     CommentVersion,
     Decision,
+    DecisionOutcome,
+    PreservedRecord,
+    RemovalRequest,
     ReviewItem,
 )
 
 
 @dataclass(frozen=True)
 class DecisionView:
-    """The latest decision on a card."""
+    """The latest decision on a card, with what the platform did about it."""
 
+    id: int
     action: str
     actor_slack_id: str | None
     actor_name: str
     decided_at: datetime
     reason_code: str | None
     comment_version: int
+    note: str | None = None
+    approved_by: str | None = None
+    outcome_status: str | None = None
+    """pending, done, failed (retrying), unsupported or not_connected; None for approve."""
+    outcome_detail: str | None = None
+    preserved_sha256: str | None = None
+
+
+@dataclass(frozen=True)
+class RequestView:
+    """A removal waiting for approval."""
+
+    id: int
+    action: str
+    reason_code: str
+    note: str | None
+    requested_by: str
+    requested_at: datetime
+    needs: str
+    """``second_member`` or ``clerk``."""
+
+
+@dataclass(frozen=True)
+class AuthorHistory:
+    """What this author has done on this account before (strikes are warnings)."""
+
+    earlier_comments: int = 0
+    hides: int = 0
+    warnings: int = 0
+    blocks: int = 0
 
 
 @dataclass(frozen=True)
@@ -60,6 +94,9 @@ class TriageCard:
     decision: DecisionView | None
     slack_channel: str | None
     slack_ts: str | None
+    history: AuthorHistory = AuthorHistory()
+    request: RequestView | None = None
+    legislation: tuple[str, ...] = ()
 
     @property
     def flagged(self) -> bool:
@@ -134,6 +171,10 @@ def load_cards(session: Session, review_item_ids: list[int] | None = None) -> li
                 decision=_latest_decision(session, item.id) if item.status != "pending" else None,
                 slack_channel=item.slack_channel,
                 slack_ts=item.slack_ts,
+                history=_author_history(session, author.id, account.id, comment.id, earlier or 0),
+                request=_pending_request(session, item.id)
+                if item.status == "awaiting_approval"
+                else None,
             )
         )
     return cards
@@ -141,20 +182,72 @@ def load_cards(session: Session, review_item_ids: list[int] | None = None) -> li
 
 def _latest_decision(session: Session, review_item_id: int) -> DecisionView | None:
     row = session.execute(
-        select(Decision, CommentVersion.version)
+        select(Decision, CommentVersion.version, DecisionOutcome, PreservedRecord.content_sha256)
         .join(CommentVersion, CommentVersion.id == Decision.comment_version_id)
+        .outerjoin(DecisionOutcome, DecisionOutcome.decision_id == Decision.id)
+        .outerjoin(PreservedRecord, PreservedRecord.id == Decision.preserved_record_id)
         .where(Decision.review_item_id == review_item_id)
         .order_by(Decision.id.desc())
         .limit(1)
     ).first()
     if row is None:
         return None
-    decision, version = row
+    decision, version, outcome, digest = row
     return DecisionView(
+        id=decision.id,
         action=decision.action,
         actor_slack_id=decision.actor_slack_id,
         actor_name=decision.actor_name,
         decided_at=decision.decided_at,
         reason_code=decision.reason_code,
         comment_version=version,
+        note=decision.note,
+        approved_by=decision.approved_by,
+        outcome_status=outcome.status if outcome else None,
+        outcome_detail=outcome.detail if outcome else None,
+        preserved_sha256=digest,
+    )
+
+
+def _pending_request(session: Session, review_item_id: int) -> RequestView | None:
+    removal = session.scalar(
+        select(RemovalRequest)
+        .where(RemovalRequest.review_item_id == review_item_id, RemovalRequest.status == "pending")
+        .order_by(RemovalRequest.id.desc())
+        .limit(1)
+    )
+    if removal is None:
+        return None
+    return RequestView(
+        id=removal.id,
+        action=removal.action,
+        reason_code=removal.reason_code,
+        note=removal.note,
+        requested_by=removal.requested_by,
+        requested_at=removal.requested_at,
+        needs=removal.needs,
+    )
+
+
+def _author_history(
+    session: Session, author_id: int, account_id: int, comment_id: int, earlier: int
+) -> AuthorHistory:
+    """Hides, warnings and blocks of this author's other comments on this account."""
+    counts = dict(
+        session.execute(
+            select(Decision.action, func.count(Decision.id))
+            .join(Comment, Comment.id == Decision.comment_id)
+            .where(
+                Comment.author_id == author_id,
+                Comment.account_id == account_id,
+                Decision.action.in_(("hide", "warn", "block", "unhide", "unblock")),
+            )
+            .group_by(Decision.action)
+        ).all()
+    )
+    return AuthorHistory(
+        earlier_comments=earlier,
+        hides=max(counts.get("hide", 0) - counts.get("unhide", 0), 0),
+        warnings=counts.get("warn", 0),
+        blocks=max(counts.get("block", 0) - counts.get("unblock", 0), 0),
     )

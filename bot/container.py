@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler
@@ -15,6 +16,7 @@ from bot.clock import Clock, system_clock
 from bot.connectors import build_connector
 from bot.services.accounts import AccountRegister, SecretResolver
 from bot.services.canned_responses import seed_canned_responses
+from bot.services.executor import Executor
 from bot.services.ingest import IngestService
 from bot.services.members import MemberDirectory
 from bot.services.outbox import Handler, OutboxDispatcher
@@ -165,8 +167,15 @@ def build(
         )
         handlers["slack.sync_card"] = publisher.sync_card
         handlers["slack.account_alert"] = publisher.account_alert
+    secrets = SecretResolver(settings.secrets_file)
+    connector_for = partial(
+        build_connector, platforms=settings.platforms, secrets=secrets, clock=clock
+    )
+    handlers["platform.execute"] = Executor(
+        sessions, settings, connector_for, accounts, clock
+    ).execute
     outbox = OutboxDispatcher(sessions, handlers, clock)
-    review = ReviewService(sessions, members, clock)
+    review = ReviewService(sessions, members, settings.policy, clock)
     return Container(
         settings=settings,
         engine=engine,
@@ -177,7 +186,7 @@ def build(
         outbox=outbox,
         desk=TriageDesk(review, outbox),
         accounts=accounts,
-        secrets=SecretResolver(settings.secrets_file),
+        secrets=secrets,
         slack_client=slack_client,
         _classifier=classifier,
         _announce=announce,

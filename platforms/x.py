@@ -58,6 +58,10 @@ def snowflake_at(moment: datetime) -> str:
     return str(max(millis, 0) << 22)
 
 
+ACTIONS = frozenset({Action.HIDE, Action.UNHIDE, Action.MUTE, Action.UNMUTE, Action.REPLY})
+"""Hide and unhide replies, mute and unmute authors, reply (no delete or block by API)."""
+
+
 class XConnector:
     """One council X account, through API v2 with the account's OAuth 2.0 user token."""
 
@@ -80,7 +84,7 @@ class XConnector:
     @property
     def actions(self) -> frozenset[Action]:
         """Hide and unhide replies, mute and unmute authors, and reply."""
-        return frozenset({Action.HIDE, Action.UNHIDE, Action.MUTE, Action.UNMUTE, Action.REPLY})
+        return ACTIONS
 
     # Reading
 

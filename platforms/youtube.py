@@ -166,6 +166,10 @@ class _Thread:
     video_id: str | None
 
 
+ACTIONS = frozenset({Action.HIDE, Action.UNHIDE, Action.DELETE, Action.BLOCK, Action.REPLY})
+"""Hold for review, publish again, remove (one-way), ban the author, reply."""
+
+
 class YouTubeConnector:
     """One council YouTube channel, through the Data API v3 with the owner's OAuth token."""
 
@@ -200,7 +204,7 @@ class YouTubeConnector:
     @property
     def actions(self) -> frozenset[Action]:
         """Hold, restore, remove, ban (remove and ban the author) and reply."""
-        return frozenset({Action.HIDE, Action.UNHIDE, Action.DELETE, Action.BLOCK, Action.REPLY})
+        return ACTIONS
 
     # Reading
 

@@ -1,24 +1,39 @@
-"""Decisions on review items: who may decide, and exactly one decision per card version.
+"""Decisions on review items: who may decide what, and exactly one decision per card version.
 
-A decision is data first: it is recorded together with the outbox message that will update the
-Slack card, in one transaction. A second or stale click finds the item's version moved on and is
-refused with who got there first.
+A decision is data first. It is recorded in one transaction with everything that must follow
+from it: the preserved original (before any removal), the outbox message that will carry it
+out on the platform, and the one that will update the Slack card. A second or stale click finds
+the item's version moved on and is refused with who got there first.
+
+Two removals wait for a second person (a ``RemovalRequest``): hiding a comment the policy
+suggested approving needs another SMAT member (criticism is not removed by one click), and
+deleting needs the Clerk (hiding is preferred: it keeps the public record).
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import Clock
-from bot.services.members import MemberDirectory
+from bot.services.members import MemberDirectory, MemberInfo
 from bot.services.outbox import enqueue
-from config.settings import Permission
-from storage.models import Decision, ReviewItem
+from bot.services.preservation import preserve
+from config.settings import Permission, PolicySettings
+from storage.models import (
+    Classification,
+    Comment,
+    CommentVersion,
+    Decision,
+    DecisionOutcome,
+    RemovalRequest,
+    ReviewItem,
+)
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +42,31 @@ class Action(StrEnum):
     """What a SMAT member can decide about a comment."""
 
     APPROVE = "approve"
+    HIDE = "hide"
+    DELETE = "delete"
+    BLOCK = "block"
+    WARN = "warn"
+    UNHIDE = "unhide"
+    UNBLOCK = "unblock"
+
+
+REMOVALS = frozenset({Action.HIDE, Action.DELETE, Action.BLOCK})
+"""Decisions that take something off the public page: the original is preserved first."""
+NEEDS_REASON = REMOVALS | {Action.WARN}
+UNDOES = {Action.UNHIDE: Action.HIDE, Action.UNBLOCK: Action.BLOCK}
+ON_PLATFORM = frozenset(Action) - {Action.APPROVE}
+"""Decisions the executor carries out on the platform (a warning is a public reply)."""
+
+PENDING, AWAITING, DECIDED = "pending", "awaiting_approval", "decided"
+ALLOWED_FROM = {
+    Action.APPROVE: (PENDING,),
+    Action.HIDE: (PENDING,),
+    Action.DELETE: (PENDING, DECIDED),  # e.g. delete what is already hidden, if necessary
+    Action.BLOCK: (PENDING, DECIDED),  # block the author of a comment already hidden
+    Action.WARN: (PENDING, DECIDED),  # the warning usually follows a removal
+    Action.UNHIDE: (DECIDED,),
+    Action.UNBLOCK: (DECIDED,),
+}
 
 
 @dataclass(frozen=True)
@@ -43,10 +83,19 @@ class DecisionRequest:
 
 @dataclass(frozen=True)
 class Recorded:
-    """The decision was recorded."""
+    """The decision was recorded (and, for platform actions, queued for the executor)."""
 
     decision_id: int
     review_item_id: int
+
+
+@dataclass(frozen=True)
+class Requested:
+    """The removal waits for approval: by a second SMAT member, or by the Clerk."""
+
+    request_id: int
+    review_item_id: int
+    needs: str
 
 
 class Refused(Exception):
@@ -58,88 +107,284 @@ class Refused(Exception):
         self.code = code
 
 
+NOT_A_MEMBER = Refused(
+    "Only SMAT members can decide on comments. Ask the Town Clerk if you need access.",
+    code="not_allowed",
+)
+
+
 class ReviewService:
-    """Checks the clicker's role and records one decision per review item version."""
+    """Checks roles and versions, and records decisions, removal requests and their outcomes."""
 
     def __init__(
-        self, sessions: sessionmaker[Session], members: MemberDirectory, clock: Clock
+        self,
+        sessions: sessionmaker[Session],
+        members: MemberDirectory,
+        policy: PolicySettings,
+        clock: Clock,
     ) -> None:
         self._sessions = sessions
         self._members = members
+        self._policy = policy
         self._clock = clock
 
-    def decide(self, request: DecisionRequest) -> Recorded:
-        """Record the decision or raise Refused (not allowed, already handled, out of date)."""
-        member = self._members.find(request.actor_slack_id)
-        if member is None or Permission.DECIDE not in self._members.permissions(member.role):
+    def decide(self, request: DecisionRequest) -> Recorded | Requested:
+        """Record the decision, or open a removal request; raise Refused when it may not happen."""
+        member = self._member_with(request.actor_slack_id, Permission.DECIDE, request)
+        if request.action in NEEDS_REASON and request.reason_code not in self._policy.reason_codes:
+            raise Refused("Pick the policy reason for this decision.", code="reason_required")
+        now = self._clock()
+        with self._sessions.begin() as session:
+            item = self._claim(
+                session,
+                request.review_item_id,
+                request.expected_version,
+                ALLOWED_FROM[request.action],
+            )
+            needs = self._approval_needed(session, item, request.action)
+            if needs is not None:
+                removal = RemovalRequest(
+                    review_item_id=item.id,
+                    review_version=item.version,
+                    action=request.action.value,
+                    reason_code=request.reason_code or "",
+                    note=request.note,
+                    requested_by=member.slack_user_id,
+                    requested_at=now,
+                    needs=needs,
+                    status="pending",
+                )
+                session.add(removal)
+                item.status = AWAITING
+                session.flush()
+                self._sync_card(session, item, now)
+                return Requested(removal.id, item.id, needs)
+            undone = self._undone_decision(session, item, request.action)
+            decision = self._record(
+                session,
+                item,
+                request.action,
+                member,
+                request.reason_code,
+                request.note,
+                now,
+                undoes=undone,
+            )
+            return Recorded(decision.id, item.id)
+
+    def resolve(self, request_id: int, actor_slack_id: str, *, approve: bool) -> Recorded | None:
+        """Approve (recording the removal) or decline a pending removal request."""
+        member = self._members.find(actor_slack_id)
+        if member is None or Permission.APPROVE_REMOVAL not in self._members.permissions(
+            member.role
+        ):
+            log.warning(
+                "refused removal approval %d by %s: not allowed", request_id, actor_slack_id
+            )
+            raise NOT_A_MEMBER
+        now = self._clock()
+        with self._sessions.begin() as session:
+            removal = session.get(RemovalRequest, request_id)
+            if removal is None:
+                raise Refused("That removal request no longer exists.", code="unknown_request")
+            if removal.needs == "clerk" and member.role not in ("clerk", "deputy"):
+                raise Refused(
+                    "Deleting a comment needs the Town Clerk's approval.", code="clerk_only"
+                )
+            if approve and removal.requested_by == member.slack_user_id:
+                raise Refused(
+                    "A second SMAT member must approve this removal, not the person "
+                    "who asked for it.",
+                    code="same_person",
+                )
+            claimed = session.execute(
+                update(RemovalRequest)
+                .where(RemovalRequest.id == request_id, RemovalRequest.status == "pending")
+                .values(
+                    status="approved" if approve else "declined",
+                    resolved_by=member.slack_user_id,
+                    resolved_at=now,
+                )
+                .execution_options(synchronize_session=False)
+            )
+            if claimed.rowcount != 1:  # type: ignore[attr-defined]
+                session.refresh(removal)
+                raise Refused(
+                    f"Already {removal.status} by <@{removal.resolved_by}>.", code="already_handled"
+                )
+            item = session.get_one(ReviewItem, removal.review_item_id, with_for_update=True)
+            requester = self._members.find(removal.requested_by) or MemberInfo(
+                removal.requested_by, "smat", removal.requested_by
+            )
+            if not approve:
+                item.status = PENDING
+                item.version += 1
+                item.updated_at = now
+                self._sync_card(session, item, now)
+                return None
+            item.status = PENDING  # _record moves it on, as if decided directly
+            decision = self._record(
+                session,
+                item,
+                Action(removal.action),
+                requester,
+                removal.reason_code,
+                removal.note,
+                now,
+                approved_by=member.slack_user_id,
+            )
+            return Recorded(decision.id, item.id)
+
+    def _member_with(
+        self, slack_user_id: str, permission: Permission, request: DecisionRequest
+    ) -> MemberInfo:
+        member = self._members.find(slack_user_id)
+        if member is None or permission not in self._members.permissions(member.role):
             log.warning(
                 "refused %s on review item %d by %s: not a deciding SMAT member",
                 request.action,
                 request.review_item_id,
-                request.actor_slack_id,
+                slack_user_id,
             )
-            raise Refused(
-                "Only SMAT members can decide on comments. Ask the Town Clerk if you need access.",
-                code="not_allowed",
+            raise NOT_A_MEMBER
+        return member
+
+    def _claim(
+        self, session: Session, item_id: int, expected_version: int, statuses: tuple[str, ...]
+    ) -> ReviewItem:
+        """Move the item's version on, or raise Refused saying who got there first."""
+        claimed = session.execute(
+            update(ReviewItem)
+            .where(
+                ReviewItem.id == item_id,
+                ReviewItem.version == expected_version,
+                ReviewItem.status.in_(statuses),
             )
-        now = self._clock()
-        with self._sessions.begin() as session:
-            item = session.get(ReviewItem, request.review_item_id)
-            if item is None:
-                raise Refused("That comment is no longer in the queue.", code="unknown_item")
-            claimed = session.execute(
-                update(ReviewItem)
-                .where(
-                    ReviewItem.id == item.id,
-                    ReviewItem.version == request.expected_version,
-                    ReviewItem.status == "pending",
+            .values(version=ReviewItem.version + 1, updated_at=self._clock())
+            .execution_options(synchronize_session=False)
+        )
+        if claimed.rowcount != 1:  # type: ignore[attr-defined]
+            raise self._why_not(session, item_id, expected_version, statuses)
+        return session.get_one(ReviewItem, item_id, populate_existing=True)
+
+    def _approval_needed(self, session: Session, item: ReviewItem, action: Action) -> str | None:
+        if action is Action.DELETE:
+            return "clerk"
+        if action is Action.HIDE:
+            suggested = session.scalar(
+                select(Classification.suggested_action).where(
+                    Classification.id == item.classification_id
                 )
-                .values(status="decided", version=ReviewItem.version + 1, updated_at=now)
-                .execution_options(synchronize_session=False)
             )
-            if claimed.rowcount != 1:  # type: ignore[attr-defined]
-                raise self._why_not(session, item.id, request.expected_version)
-            session.refresh(item)
-            decision = Decision(
-                review_item_id=item.id,
-                comment_id=item.comment_id,
-                comment_version_id=item.comment_version_id,
-                review_version=request.expected_version,
-                action=request.action.value,
-                actor_kind="member",
-                actor_slack_id=member.slack_user_id,
-                actor_name=member.display_name or member.slack_user_id,
-                reason_code=request.reason_code,
-                note=request.note,
-                classification_id=item.classification_id,
-                decided_at=now,
+            if suggested in (None, "approve"):
+                return "second_member"
+        return None
+
+    def _undone_decision(self, session: Session, item: ReviewItem, action: Action) -> int | None:
+        if action not in UNDOES:
+            return None
+        target = UNDOES[action]
+        decisions = session.scalars(
+            select(Decision).where(Decision.review_item_id == item.id).order_by(Decision.id.desc())
+        ).all()
+        undone = {d.undoes_decision_id for d in decisions if d.undoes_decision_id}
+        for decision in decisions:
+            if decision.action == target.value and decision.id not in undone:
+                return decision.id
+        raise Refused(
+            f"There is no {target.value} to undo on this comment.", code="nothing_to_undo"
+        )
+
+    def _record(
+        self,
+        session: Session,
+        item: ReviewItem,
+        action: Action,
+        member: MemberInfo,
+        reason_code: str | None,
+        note: str | None,
+        now: datetime,
+        *,
+        approved_by: str | None = None,
+        undoes: int | None = None,
+    ) -> Decision:
+        preserved_id = None
+        if action in REMOVALS:
+            comment = session.get_one(Comment, item.comment_id)
+            version = session.get_one(CommentVersion, item.comment_version_id)
+            preserved_id = preserve(session, comment, version, now).id
+        decision = Decision(
+            review_item_id=item.id,
+            comment_id=item.comment_id,
+            comment_version_id=item.comment_version_id,
+            review_version=item.version - 1,
+            action=action.value,
+            actor_kind="member",
+            actor_slack_id=member.slack_user_id,
+            actor_name=member.display_name or member.slack_user_id,
+            reason_code=reason_code,
+            note=note,
+            classification_id=item.classification_id,
+            preserved_record_id=preserved_id,
+            approved_by=approved_by,
+            undoes_decision_id=undoes,
+            decided_at=now,
+        )
+        session.add(decision)
+        item.status = DECIDED
+        item.updated_at = now
+        session.flush()
+        if action in ON_PLATFORM:
+            session.add(
+                DecisionOutcome(
+                    decision_id=decision.id, status="pending", attempts=0, updated_at=now
+                )
             )
-            session.add(decision)
-            session.flush()
             enqueue(
                 session,
-                kind="slack.sync_card",
-                key=f"slack.sync_card:{item.id}:{item.version}",
-                payload={"review_item_id": item.id},
-                priority=100,  # a person is looking at this card right now
+                kind="platform.execute",
+                key=f"platform.execute:{decision.id}",
+                payload={"decision_id": decision.id},
+                priority=95,
                 now=now,
             )
-            return Recorded(decision.id, item.id)
+        self._sync_card(session, item, now)
+        return decision
 
-    def _why_not(self, session: Session, item_id: int, expected_version: int) -> Refused:
-        item = session.get_one(ReviewItem, item_id, populate_existing=True)
-        if item.status != "pending":
+    def _sync_card(self, session: Session, item: ReviewItem, now: datetime) -> None:
+        enqueue(
+            session,
+            kind="slack.sync_card",
+            key=f"slack.sync_card:{item.id}:{item.version}",
+            payload={"review_item_id": item.id},
+            priority=100,  # a person is looking at this card right now
+            now=now,
+        )
+
+    def _why_not(
+        self, session: Session, item_id: int, expected_version: int, statuses: tuple[str, ...]
+    ) -> Refused:
+        item = session.get(ReviewItem, item_id, populate_existing=True)
+        if item is None:
+            return Refused("That comment is no longer in the queue.", code="unknown_item")
+        if item.version == expected_version and item.status not in statuses:
+            if item.status == AWAITING:
+                return Refused(
+                    "A removal of this comment is waiting for approval.", code="awaiting_approval"
+                )
+            return Refused("That cannot be done to this comment now.", code="not_applicable")
+        if item.status != PENDING:
             last = session.scalar(
                 select(Decision)
                 .where(Decision.review_item_id == item_id)
                 .order_by(Decision.id.desc())
                 .limit(1)
             )
-            if last is not None:
+            if last is not None and last.review_version >= expected_version:
                 who = f"<@{last.actor_slack_id}>" if last.actor_slack_id else last.actor_name
                 return Refused(f"Already handled by {who} ({last.action}).", code="already_handled")
         return Refused(
-            "This card was out of date (the comment changed since it was posted); "
-            "it has been refreshed — please look again.",
+            "This card was out of date (the comment or its status changed since it was "
+            "posted); it has been refreshed — please look again.",
             code="stale",
         )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.services.outbox import OutboxDispatcher
-from bot.services.review import DecisionRequest, Recorded, Refused, ReviewService
+from bot.services.review import DecisionRequest, Recorded, Refused, Requested, ReviewService
 
 
 class TriageDesk:
@@ -13,15 +13,21 @@ class TriageDesk:
         self._review = review
         self._outbox = outbox
 
-    def decide(self, request: DecisionRequest) -> Recorded:
+    def decide(self, request: DecisionRequest) -> Recorded | Requested:
         """Record a decision and update its card; raise Refused (after refreshing a stale card)."""
         try:
-            recorded = self._review.decide(request)
+            return self._review.decide(request)
         finally:
             # Whether or not it was recorded, the card should show the truth now: the update a
-            # decision queued, or the refresh an out-of-date card needs.
+            # decision queued, the platform action, or the refresh an out-of-date card needs.
             self._outbox.deliver_due()
-        return recorded
+
+    def resolve(self, request_id: int, actor_slack_id: str, *, approve: bool) -> Recorded | None:
+        """Approve or decline a removal request, then deliver what follows."""
+        try:
+            return self._review.resolve(request_id, actor_slack_id, approve=approve)
+        finally:
+            self._outbox.deliver_due()
 
 
-__all__ = ["Refused", "TriageDesk"]
+__all__ = ["Refused", "Requested", "TriageDesk"]

@@ -107,3 +107,33 @@ def test_four_platforms_poll_into_triage_without_loss_or_duplicates(
     assert [name for name, _ in rows] == ["fb", "fb", "ig", "x", "yt"]
     assert len(items) == 5
     assert all(item.status == "pending" for item in items)
+
+
+def test_the_capability_table_matches_what_each_connector_says() -> None:
+    from platforms.base import Action
+    from platforms.capabilities import ACTIONS_BY_PLATFORM, platform_action
+    from platforms.types import Platform
+
+    clock = FakeClock(NOW)
+    graph = fake_graph.FakeGraph()
+    assert (
+        FacebookConnector(graph.client(), page_id="1", account="fb", clock=clock).actions
+        == (ACTIONS_BY_PLATFORM[Platform.FACEBOOK])
+    )
+    assert (
+        InstagramConnector(graph.client(), ig_user_id="1", account="ig", clock=clock).actions
+        == (ACTIONS_BY_PLATFORM[Platform.INSTAGRAM])
+    )
+    assert (
+        YouTubeConnector(
+            fake_youtube.FakeYouTube().client(), channel_id="UC1", account="yt", clock=clock
+        ).actions
+        == ACTIONS_BY_PLATFORM[Platform.YOUTUBE]
+    )
+    assert (
+        XConnector(fake_x.FakeX().client(), user_id="1", account="x", clock=clock).actions
+        == (ACTIONS_BY_PLATFORM[Platform.X])
+    )
+    assert platform_action(Platform.X, Action.BLOCK) is Action.MUTE
+    assert platform_action(Platform.INSTAGRAM, Action.BLOCK) is None
+    assert platform_action(Platform.FACEBOOK, Action.BLOCK) is Action.BLOCK

@@ -89,6 +89,7 @@ def clean_card(**changes: Any) -> TriageCard:
 
 def decision(**changes: Any) -> DecisionView:
     view = DecisionView(
+        id=1,
         action="approve",
         actor_slack_id="U0SMAT1",
         actor_name="Jo Smat",

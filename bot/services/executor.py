@@ -1,0 +1,225 @@
+"""The executor: carries a recorded decision out on the platform, then updates its card.
+
+It is the outbox handler for ``platform.execute``, so it runs after the decision (and, for a
+removal, the preserved original) is safely stored, and runs again after a crash or a failure.
+Every platform action it uses is idempotent or treats "already done" as done, so running twice
+is harmless. The outcome row says what happened; the card shows it.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.clock import Clock
+from bot.services.accounts import AccountRegister
+from bot.services.outbox import RetryLater, enqueue
+from bot.services.review import Action
+from config.settings import AccountSettings, ConfigError, Settings
+from platforms.base import Action as PlatformAction
+from platforms.base import Connector
+from platforms.capabilities import platform_action as platform_action_for
+from platforms.errors import (
+    AuthExpired,
+    Gone,
+    Invalid,
+    PermissionDenied,
+    PlatformError,
+    RateLimited,
+    Unsupported,
+)
+from platforms.types import IncomingComment, Platform, Source
+from storage.models import (
+    Account,
+    Author,
+    CannedResponseVersion,
+    Comment,
+    CommentVersion,
+    Decision,
+    DecisionOutcome,
+)
+
+log = logging.getLogger(__name__)
+
+PLATFORM_ACTION = {
+    Action.HIDE: PlatformAction.HIDE,
+    Action.UNHIDE: PlatformAction.UNHIDE,
+    Action.DELETE: PlatformAction.DELETE,
+    Action.BLOCK: PlatformAction.BLOCK,
+    Action.UNBLOCK: PlatformAction.UNBLOCK,
+    Action.WARN: PlatformAction.REPLY,
+}
+WARNING_RESPONSE = "removal_warning"
+AUTH_RETRY = timedelta(minutes=15)
+PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
+
+
+class UnfilledPlaceholder(ValueError):
+    """A reply still contains a {placeholder}: it must never be posted like that."""
+
+
+def fill_template(body: str, values: Mapping[str, str | None]) -> str:
+    """Fill ``{name}`` placeholders; raise UnfilledPlaceholder naming any left without a value."""
+    missing = sorted({name for name in PLACEHOLDER.findall(body) if not values.get(name)})
+    if missing:
+        raise UnfilledPlaceholder("no value for " + ", ".join("{" + m + "}" for m in missing))
+    return PLACEHOLDER.sub(lambda m: str(values[m.group(1)]), body)
+
+
+class Executor:
+    """Performs decisions on platforms through the account's connector."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        settings: Settings,
+        connector_for: Callable[[AccountSettings], Connector],
+        accounts: AccountRegister,
+        clock: Clock,
+    ) -> None:
+        self._sessions = sessions
+        self._settings = settings
+        self._connector_for = connector_for
+        self._accounts = accounts
+        self._clock = clock
+
+    def execute(self, payload: Mapping[str, Any]) -> None:
+        """Carry out ``payload["decision_id"]`` and record the outcome (an outbox handler)."""
+        decision_id = int(payload["decision_id"])
+        with self._sessions() as session:
+            outcome = session.scalar(
+                select(DecisionOutcome).where(DecisionOutcome.decision_id == decision_id)
+            )
+            if outcome is not None and outcome.status in ("done", "unsupported", "not_connected"):
+                return  # already carried out: a repeat delivery after a crash
+            job = self._load(session, decision_id)
+        try:
+            status, detail, ref = self._perform(*job)
+        except RateLimited as exc:
+            self._finish(decision_id, "failed", f"{exc.detail} — retrying")
+            raise RetryLater(str(exc), exc.retry_after) from None
+        except (AuthExpired, PermissionDenied) as exc:
+            self._accounts.mark_needs_attention(job[0].name, exc.detail, notify_channel=True)
+            self._finish(decision_id, "failed", f"{exc.detail} — retrying when fixed")
+            raise RetryLater(str(exc), AUTH_RETRY.total_seconds()) from None
+        except PlatformError as exc:
+            self._finish(decision_id, "failed", f"{exc.detail} — retrying")
+            raise
+        self._finish(decision_id, status, detail, ref)
+
+    def _load(
+        self, session: Session, decision_id: int
+    ) -> tuple[AccountSettings | Account, Decision, IncomingComment]:
+        decision = session.get_one(Decision, decision_id)
+        comment = session.get_one(Comment, decision.comment_id)
+        version = session.get_one(CommentVersion, decision.comment_version_id)
+        account = session.get_one(Account, comment.account_id)
+        author = session.get_one(Author, comment.author_id)
+        incoming = IncomingComment(
+            platform=Platform(account.platform),
+            account=account.external_id,
+            external_id=comment.external_id,
+            author_id=author.external_id,
+            author_name=author.display_name,
+            text=version.text,
+            created_at=comment.created_at,
+            source=Source(version.source),
+            permalink=comment.permalink,
+            parent_id=comment.parent_external_id,
+            post_id=comment.post_external_id,
+            post_title=comment.post_title,
+            raw=dict(version.raw_payload),
+        )
+        configured = next((a for a in self._settings.accounts if a.name == account.name), None)
+        session.expunge_all()
+        return (configured or account), decision, incoming
+
+    def _perform(
+        self, account: AccountSettings | Account, decision: Decision, comment: IncomingComment
+    ) -> tuple[str, str, str | None]:
+        action = Action(decision.action)
+        name = comment.platform.display_name
+        platform_action = platform_action_for(comment.platform, PLATFORM_ACTION[action])
+        if platform_action is None:
+            return "unsupported", f"{name} has no way to {action.value} through its API", None
+        if not isinstance(account, AccountSettings):
+            return (
+                "not_connected",
+                f"this account is not connected to {name}: do it there by hand",
+                None,
+            )
+        text = None
+        if action is Action.WARN:
+            try:
+                text = self._warning_text(comment)
+            except UnfilledPlaceholder as exc:
+                return "failed", f"the warning reply was not sent: {exc}", None
+        try:
+            connector = self._connector_for(account)
+        except ConfigError as exc:
+            raise AuthExpired(comment.platform.value, str(exc)) from None
+        try:
+            result = connector.perform(platform_action, comment, text=text)
+        except Unsupported as exc:
+            return "unsupported", exc.detail, None
+        except Gone:
+            if action in (Action.HIDE, Action.DELETE):
+                return "done", f"already gone from {name}", None
+            raise
+        except Invalid as exc:
+            # Our request was refused as wrong: retrying will not help; a person must look.
+            return "failed", exc.detail, None
+        return "done", result.detail or f"{name} confirmed", result.created_id
+
+    def _warning_text(self, comment: IncomingComment) -> str:
+        with self._sessions() as session:
+            body = session.scalar(
+                select(CannedResponseVersion.body)
+                .where(CannedResponseVersion.key == WARNING_RESPONSE)
+                .order_by(CannedResponseVersion.version.desc())
+                .limit(1)
+            )
+        if body is None:
+            raise UnfilledPlaceholder(f"there is no canned response {WARNING_RESPONSE!r}")
+        council = self._settings.council
+        return fill_template(
+            body,
+            {
+                "council_name": council.name,
+                "council_email": council.email,
+                "council_phone": council.phone,
+                "council_website": council.website,
+                "author_name": comment.author_name,
+            },
+        )
+
+    def _finish(self, decision_id: int, status: str, detail: str, ref: str | None = None) -> None:
+        now: datetime = self._clock()
+        with self._sessions.begin() as session:
+            outcome = session.scalar(
+                select(DecisionOutcome).where(DecisionOutcome.decision_id == decision_id)
+            )
+            if outcome is None:
+                outcome = DecisionOutcome(decision_id=decision_id, attempts=0, updated_at=now)
+                session.add(outcome)
+            outcome.status = status
+            outcome.detail = detail[:2000]
+            outcome.platform_ref = ref or outcome.platform_ref
+            outcome.attempts += 1
+            outcome.updated_at = now
+            item_id = session.get_one(Decision, decision_id).review_item_id
+            # The card shows the platform's result; each attempt gets its own update.
+            enqueue(
+                session,
+                kind="slack.sync_card",
+                key=f"slack.sync_card:{item_id}:outcome:{decision_id}:{outcome.attempts}",
+                payload={"review_item_id": item_id},
+                priority=95,
+                now=now,
+            )
