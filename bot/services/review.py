@@ -31,6 +31,7 @@ from storage.models import (
     CommentVersion,
     Decision,
     DecisionOutcome,
+    Member,
     RemovalRequest,
     ReviewItem,
 )
@@ -213,8 +214,13 @@ class ReviewService:
                     f"Already {removal.status} by <@{removal.resolved_by}>.", code="already_handled"
                 )
             item = session.get_one(ReviewItem, removal.review_item_id, with_for_update=True)
-            requester = self._members.find(removal.requested_by) or MemberInfo(
-                removal.requested_by, "smat", removal.requested_by
+            # Read the requester in this transaction: a second connection would wait on the
+            # write lock this one holds (SQLite).
+            row = session.scalar(select(Member).where(Member.slack_user_id == removal.requested_by))
+            requester = MemberInfo(
+                removal.requested_by,
+                row.role if row else "smat",
+                (row.display_name if row else "") or removal.requested_by,
             )
             if not approve:
                 item.status = PENDING
