@@ -164,6 +164,7 @@ def build(
             settings.slack.channels.triage,
             {code: reason.label for code, reason in settings.policy.reason_codes.items()},
             settings.council.tz,
+            {code: reason.clause for code, reason in settings.policy.reason_codes.items()},
         )
         handlers["slack.sync_card"] = publisher.sync_card
         handlers["slack.account_alert"] = publisher.account_alert

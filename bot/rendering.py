@@ -3,24 +3,38 @@
 Nothing a resident wrote (comment text, names, post titles) is ever put in ``mrkdwn``: it goes
 into ``plain_text`` objects, which Slack shows literally, so ``<!channel>`` or a disguised link
 stays inert. Our own ``mrkdwn`` still escapes anything interpolated into it.
+
+A card has three states (DESIGN §6):
+
+- **pending**: flagged comments in full, clean ones compact, with the buttons the platform
+  really supports (Approve, Hide…, Warn…, Block… or Mute… on X, Delete…, View on …);
+- **awaiting approval**: a removal waits for a second SMAT member or the Town Clerk, with
+  Approve removal / Decline and nothing else;
+- **decided**: who did what, when and why, what the platform said, the preserved original,
+  and the follow-ups that still make sense (Undo, Warn…, Block…).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import tzinfo
+from datetime import datetime, tzinfo
 from typing import Any
 
-from bot.cards import TriageCard
+from bot import ui_ids
+from bot.cards import DecisionView, RequestView, TriageCard
+from platforms.base import Action as PlatformAction
+from platforms.capabilities import platform_action
+from platforms.types import Platform
 
 Block = dict[str, Any]
 
 MAX_TEXT = 2800
 """Slack allows 3000 characters in a text object; leave room for the truncation note."""
 
-ACTION_APPROVE = "smat_approve"
+ACTION_APPROVE = ui_ids.APPROVE
 
 SUGGESTION_ICON = {
     "escalate": ":rotating_light:",
@@ -28,7 +42,39 @@ SUGGESTION_ICON = {
     "review": ":large_orange_circle:",
     "approve": ":white_circle:",
 }
-DECISION_WORDS = {"approve": ("Approved", ":white_check_mark:")}
+
+DECISION_WORDS = {
+    # action: (headline word, icon, past participle for the platform result line)
+    "approve": ("Approved", ":white_check_mark:", "approved"),
+    "hide": ("Hidden", ":no_entry_sign:", "hidden"),
+    "delete": ("Deleted", ":wastebasket:", "deleted"),
+    "block": ("Blocked", ":no_pedestrians:", "blocked"),
+    "warn": ("Warned", ":warning:", "posted the warning"),
+    "unhide": ("Unhidden", ":leftwards_arrow_with_hook:", "unhidden"),
+    "unblock": ("Unblocked", ":leftwards_arrow_with_hook:", "unblocked"),
+}
+MUTE_WORDS = {
+    "block": ("Muted", ":mute:", "muted"),
+    "unblock": ("Unmuted", ":leftwards_arrow_with_hook:", "unmuted"),
+}
+"""On X SMAT's Block mutes the author (X offers no block to a council account)."""
+
+PLATFORM_VERB = {"warn": "reply"}
+"""What the platform is asked to do, where the word differs from SMAT's action."""
+
+NEEDS_WORDS = {
+    "second_member": (
+        ":busts_in_silhouette: *Needs a second SMAT member* to approve (not the person who "
+        "asked): the policy did not flag this comment, and criticism is never removed by one "
+        "click."
+    ),
+    "clerk": (
+        ":scales: *Needs the Town Clerk* (or the Deputy Clerk) to approve: hiding is preferred "
+        "because it keeps the public record."
+    ),
+}
+
+_SLACK_ID = re.compile(r"^[UW][A-Z0-9]{2,30}$")
 
 
 @dataclass(frozen=True)
@@ -37,6 +83,9 @@ class SlackMessage:
 
     text: str
     blocks: list[Block]
+
+
+# --- text objects -----------------------------------------------------------------------------
 
 
 def escape_mrkdwn(text: str) -> str:
@@ -56,18 +105,88 @@ def mrkdwn(text: str) -> dict[str, Any]:
     return {"type": "mrkdwn", "text": text, "verbatim": True}
 
 
+def mention(slack_id: str | None, fallback: str) -> str:
+    """``<@U…>`` for a well-formed Slack user id, else the fallback name, escaped."""
+    if slack_id and _SLACK_ID.match(slack_id):
+        return f"<@{slack_id}>"
+    return escape_mrkdwn(fallback or slack_id or "someone")
+
+
 def button_value(card: TriageCard) -> str:
     """What a card's buttons carry: which review item, at which version."""
     return json.dumps({"item": card.review_item_id, "version": card.review_version})
 
 
-def render_card(card: TriageCard, *, reason_labels: Mapping[str, str], tz: tzinfo) -> SlackMessage:
-    """Render a card for the triage channel: flagged ones in full, clean ones compact."""
-    if card.status != "pending" and card.decision is not None:
-        return _render_decided(card, reason_labels, tz)
-    if card.flagged:
-        return _render_flagged(card, reason_labels, tz)
-    return _render_clean(card, tz)
+def request_value(request: RequestView) -> str:
+    """What the Approve removal / Decline buttons carry: which removal request."""
+    return json.dumps({"request": request.id})
+
+
+# --- what the platform can do -----------------------------------------------------------------
+
+
+def can(platform: Platform, wanted: PlatformAction) -> bool:
+    """Whether SMAT can do ``wanted`` on this platform (Block counts as Mute on X)."""
+    return platform_action(platform, wanted) is not None
+
+
+def mutes_instead(platform: Platform) -> bool:
+    """Whether SMAT's Block is a mute on this platform (X)."""
+    return platform_action(platform, PlatformAction.BLOCK) is PlatformAction.MUTE
+
+
+def block_word(platform: Platform) -> str:
+    """``Block`` or, where the platform only mutes, ``Mute``."""
+    return "Mute" if mutes_instead(platform) else "Block"
+
+
+# --- shared pieces ----------------------------------------------------------------------------
+
+
+def ordinal(number: int) -> str:
+    """The ordinal of a number: 1st, 2nd, 3rd, 4th, 11th, 21st."""
+    if 10 <= number % 100 <= 20:
+        suffix = "th"
+    else:
+        suffix = {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+    return f"{number}{suffix}"
+
+
+def counted(number: int, singular: str, plural: str | None = None) -> str:
+    """``1 warning``, ``0 warnings``."""
+    return f"{number} {singular if number == 1 else (plural or singular + 's')}"
+
+
+def history_line(card: TriageCard) -> str:
+    """``3rd comment here · 1 earlier hide · 0 warnings`` (warnings are strikes).
+
+    Once the card is decided the counts include its own decision, so they are "on record"
+    rather than "earlier".
+    """
+    history = card.history
+    earlier = card.author_earlier_comments
+    parts = ["first comment here" if earlier == 0 else f"{ordinal(earlier + 1)} comment here"]
+    if earlier or history.hides or history.warnings or history.blocks:
+        decided = card.status == "decided"
+        parts.append(counted(history.hides, "hide" if decided else "earlier hide"))
+        parts.append(counted(history.warnings, "warning") + (" on record" if decided else ""))
+    if history.blocks:
+        parts.append("muted" if mutes_instead(card.platform) else "blocked")
+    return " · ".join(parts)
+
+
+def reason_text(
+    code: str | None,
+    card: TriageCard,
+    reason_labels: Mapping[str, str],
+    reason_clauses: Mapping[str, str] | None,
+) -> str | None:
+    """``Label (clause)`` for a reason code, escaped for mrkdwn; None without a code."""
+    if not code:
+        return None
+    label = escape_mrkdwn(reason_labels.get(code, code))
+    clause = (reason_clauses or {}).get(code) or (card.clause if code == card.reason_code else None)
+    return f"{label} ({escape_mrkdwn(clause)})" if clause else label
 
 
 def _where(card: TriageCard) -> str:
@@ -77,15 +196,18 @@ def _where(card: TriageCard) -> str:
     return where
 
 
-def _when(card: TriageCard, tz: tzinfo) -> str:
-    return card.created_at.astimezone(tz).strftime("%-d %b %Y, %H:%M")
+def _time(moment: datetime, tz: tzinfo) -> str:
+    return moment.astimezone(tz).strftime("%-d %b %Y, %H:%M")
+
+
+def _at(moment: datetime, tz: tzinfo) -> str:
+    local = moment.astimezone(tz)
+    return local.strftime("at %H:%M on %-d %b %Y")
 
 
 def _author_line(card: TriageCard, tz: tzinfo) -> str:
-    earlier = card.author_earlier_comments
-    history = "first comment here" if earlier == 0 else f"{earlier} earlier comment(s) here"
     edited = f" · edited (version {card.comment_version})" if card.comment_version > 1 else ""
-    return f"{card.author_name} ({history}) · {_when(card, tz)}{edited}"
+    return f"{card.author_name} ({history_line(card)}) · {_time(card.created_at, tz)}{edited}"
 
 
 def _body(card: TriageCard) -> list[Block]:
@@ -110,13 +232,13 @@ def _scores_line(card: TriageCard) -> str:
     return ", ".join(f"{label} {score:.2f}" for label, score in card.top_scores())
 
 
-def _suggestion_line(card: TriageCard, reason_labels: Mapping[str, str]) -> str:
+def _suggestion_line(
+    card: TriageCard, reason_labels: Mapping[str, str], reason_clauses: Mapping[str, str] | None
+) -> str:
     line = f"*Suggested: {card.suggested_action.upper()}*"
-    if card.reason_code:
-        label = reason_labels.get(card.reason_code, card.reason_code)
-        line += f" — {escape_mrkdwn(label)}"
-        if card.clause:
-            line += f" ({escape_mrkdwn(card.clause)})"
+    reason = reason_text(card.reason_code, card, reason_labels, reason_clauses)
+    if reason:
+        line += f" — {reason}"
     if card.scores:
         line += f"; {escape_mrkdwn(_scores_line(card))}"
     return line
@@ -129,49 +251,116 @@ def _detections_line(card: TriageCard) -> str | None:
     return f"Detected: {escape_mrkdwn(kinds)}"
 
 
-def _actions(card: TriageCard) -> Block:
-    elements: list[dict[str, Any]] = [
-        {
-            "type": "button",
-            "action_id": ACTION_APPROVE,
-            "text": plain("Approve"),
-            "style": "primary",
-            "value": button_value(card),
-        }
-    ]
-    if card.permalink and card.permalink.startswith("https://"):
-        elements.append(
-            {
-                "type": "button",
-                "action_id": "smat_open_permalink",
-                "text": plain(f"View on {card.platform.display_name} ↗"),
-                "url": card.permalink[:3000],
-            }
-        )
+def _details(card: TriageCard) -> Block:
+    details = [line for line in (_detections_line(card),) if line]
+    details.append(escape_mrkdwn(card.explanation))
+    missing = [law for law in card.legislation if law not in card.explanation]
+    if missing:
+        details.append("Possible offence: " + escape_mrkdwn("; ".join(missing)))
+    if card.model_name:
+        details.append(f"Model: {escape_mrkdwn(card.model_name)}")
+    return {"type": "context", "elements": [mrkdwn(" · ".join(details))]}
+
+
+def _button(
+    action_id: str, label: str, value: str, style: str | None = None, **extra: Any
+) -> dict[str, Any]:
+    button: dict[str, Any] = {
+        "type": "button",
+        "action_id": action_id,
+        "text": plain(label, 75),
+        "value": value,
+    }
+    if style:
+        button["style"] = style
+    button.update(extra)
+    return button
+
+
+def _view_button(card: TriageCard) -> dict[str, Any] | None:
+    if not (card.permalink and card.permalink.startswith("https://")):
+        return None
+    return {
+        "type": "button",
+        "action_id": ui_ids.OPEN_PERMALINK,
+        "text": plain(f"View on {card.platform.display_name} ↗", 75),
+        "url": card.permalink[:3000],
+    }
+
+
+def _actions_block(prefix: str, card: TriageCard, elements: list[dict[str, Any]]) -> Block:
     return {
         "type": "actions",
-        "block_id": f"triage:{card.review_item_id}:{card.review_version}",
+        "block_id": f"{prefix}:{card.review_item_id}:{card.review_version}",
         "elements": elements,
     }
 
 
-def _render_flagged(card: TriageCard, reason_labels: Mapping[str, str], tz: tzinfo) -> SlackMessage:
+# --- render -----------------------------------------------------------------------------------
+
+
+def render_card(
+    card: TriageCard,
+    *,
+    reason_labels: Mapping[str, str],
+    tz: tzinfo,
+    reason_clauses: Mapping[str, str] | None = None,
+) -> SlackMessage:
+    """Render a card for the triage channel in its current state.
+
+    ``reason_labels`` maps policy reason codes to labels; ``reason_clauses`` (optional) to the
+    policy clause, which is otherwise known only for the classifier's own suggested reason.
+    """
+    if card.status == "awaiting_approval" and card.request is not None:
+        return _render_awaiting(card, card.request, reason_labels, reason_clauses, tz)
+    if card.status != "pending" and card.decision is not None:
+        return _render_decided(card, card.decision, reason_labels, reason_clauses, tz)
+    if card.flagged:
+        return _render_flagged(card, reason_labels, reason_clauses, tz)
+    return _render_clean(card, tz)
+
+
+def pending_buttons(card: TriageCard) -> list[dict[str, Any]]:
+    """Approve, Hide…, Warn…, Block…/Mute…, Delete…, View on …: what this platform allows."""
+    value = button_value(card)
+    platform = card.platform
+    elements = [
+        _button(ui_ids.APPROVE, "Approve", value, "primary"),
+        _button(ui_ids.HIDE, "Hide…", value),
+    ]
+    if can(platform, PlatformAction.REPLY):
+        elements.append(_button(ui_ids.WARN, "Warn…", value))
+    if can(platform, PlatformAction.BLOCK):
+        elements.append(_button(ui_ids.BLOCK, f"{block_word(platform)}…", value))
+    if can(platform, PlatformAction.DELETE):
+        elements.append(_button(ui_ids.DELETE, "Delete…", value, "danger"))
+    view = _view_button(card)
+    if view:
+        elements.append(view)
+    return elements
+
+
+def _render_flagged(
+    card: TriageCard,
+    reason_labels: Mapping[str, str],
+    reason_clauses: Mapping[str, str] | None,
+    tz: tzinfo,
+) -> SlackMessage:
     icon = SUGGESTION_ICON.get(card.suggested_action, ":white_circle:")
     blocks: list[Block] = [
         {"type": "context", "elements": [mrkdwn(icon), plain(_where(card), 2000)]},
         {"type": "context", "elements": [plain(_author_line(card, tz), 2000)]},
         *_body(card),
-        {"type": "section", "text": mrkdwn(_suggestion_line(card, reason_labels))},
+        {
+            "type": "section",
+            "text": mrkdwn(_suggestion_line(card, reason_labels, reason_clauses)),
+        },
+        _details(card),
+        _actions_block("triage", card, pending_buttons(card)),
     ]
-    details = [line for line in (_detections_line(card),) if line]
-    details.append(escape_mrkdwn(card.explanation))
-    if card.model_name:
-        details.append(f"Model: {escape_mrkdwn(card.model_name)}")
-    blocks.append({"type": "context", "elements": [mrkdwn(" · ".join(details))]})
-    blocks.append(_actions(card))
     text = (
         f"{card.platform.display_name} comment from {escape_mrkdwn(card.author_name)}"
-        f" — suggested {card.suggested_action}"
+        f" — suggested {escape_mrkdwn(card.suggested_action)}"
     )
     return SlackMessage(text, blocks)
 
@@ -186,31 +375,191 @@ def _render_clean(card: TriageCard, tz: tzinfo) -> SlackMessage:
             ],
         },
         *_body(card),
-        _actions(card),
+        _actions_block("triage", card, pending_buttons(card)),
     ]
     text = f"{card.platform.display_name} comment from {escape_mrkdwn(card.author_name)}"
     return SlackMessage(text, blocks)
 
 
-def _render_decided(card: TriageCard, reason_labels: Mapping[str, str], tz: tzinfo) -> SlackMessage:
-    assert card.decision is not None
-    decision = card.decision
-    word, icon = DECISION_WORDS.get(
-        decision.action, (decision.action.title(), ":ballot_box_with_check:")
+def _action_words(action: str, platform: Platform) -> tuple[str, str, str]:
+    if mutes_instead(platform) and action in MUTE_WORDS:
+        return MUTE_WORDS[action]
+    return DECISION_WORDS.get(action, (action.title(), ":ballot_box_with_check:", action))
+
+
+def _render_awaiting(
+    card: TriageCard,
+    request: RequestView,
+    reason_labels: Mapping[str, str],
+    reason_clauses: Mapping[str, str] | None,
+    tz: tzinfo,
+) -> SlackMessage:
+    what = {"hide": "Hide", "delete": "Delete", "block": block_word(card.platform)}.get(
+        request.action, request.action.title()
     )
-    who = (
-        f"<@{decision.actor_slack_id}>"
-        if decision.actor_slack_id
-        else escape_mrkdwn(decision.actor_name)
+    who = mention(request.requested_by, request.requested_by)
+    headline = (
+        f":hourglass_flowing_sand: *{escape_mrkdwn(what)} requested* by {who} "
+        f"{_at(request.requested_at, tz)}"
     )
-    when = decision.decided_at.astimezone(tz).strftime("%-d %b %Y, %H:%M")
-    headline = f"{icon} *{word}* by {who} at {when}"
-    if decision.reason_code:
-        headline += (
-            f" — {escape_mrkdwn(reason_labels.get(decision.reason_code, decision.reason_code))}"
-        )
+    reason = reason_text(request.reason_code, card, reason_labels, reason_clauses)
+    if reason:
+        headline += f" — {reason}"
+    needs = NEEDS_WORDS.get(request.needs, f"Needs approval ({escape_mrkdwn(request.needs)}).")
     blocks: list[Block] = [
         {"type": "section", "text": mrkdwn(headline)},
+        {"type": "context", "elements": [mrkdwn(needs)]},
+    ]
+    if request.note:
+        blocks.append({"type": "context", "elements": [plain(f"Note: {request.note}", 2000)]})
+    blocks += [
+        {
+            "type": "context",
+            "elements": [plain(f"{_where(card)} · {_author_line(card, tz)}", 2000)],
+        },
+        *_body(card),
+        {
+            "type": "context",
+            "elements": [mrkdwn(_suggestion_line(card, reason_labels, reason_clauses))],
+        },
+    ]
+    value = request_value(request)
+    approve = _button(ui_ids.APPROVE_REMOVAL, "Approve removal", value, "primary")
+    if request.action == "delete":
+        approve["confirm"] = {
+            "title": plain("Delete this comment?", 100),
+            "text": plain(
+                f"SMAT Bot will delete the comment on {card.platform.display_name}. "
+                "There is no Undo for a delete"
+                + (
+                    " and on YouTube it cannot be restored."
+                    if card.platform is Platform.YOUTUBE
+                    else "."
+                )
+                + " The original has been kept.",
+                300,
+            ),
+            "confirm": plain("Delete", 30),
+            "deny": plain("Cancel", 30),
+            "style": "danger",
+        }
+    elements = [approve, _button(ui_ids.DECLINE_REMOVAL, "Decline", value)]
+    blocks.append(
+        {
+            "type": "actions",
+            "block_id": f"request:{card.review_item_id}:{card.review_version}:{request.id}",
+            "elements": elements,
+        }
+    )
+    needs_whom = "the Town Clerk" if request.needs == "clerk" else "a second SMAT member"
+    text = (
+        f"{what} of a {card.platform.display_name} comment from "
+        f"{escape_mrkdwn(card.author_name)} needs {needs_whom}"
+    )
+    return SlackMessage(text, blocks)
+
+
+def result_line(card: TriageCard, decision: DecisionView) -> str | None:
+    """What the platform did: confirmed, sending, failed (retrying), cannot, not connected."""
+    status = decision.outcome_status
+    if status is None or decision.action == "approve":
+        return None
+    name = card.platform.display_name
+    _, _, done_word = _action_words(decision.action, card.platform)
+    detail = (decision.outcome_detail or "").strip()
+    if status == "done":
+        line = (
+            f":white_check_mark: {name}: warning posted"
+            if decision.action == "warn"
+            else f":white_check_mark: {name} confirmed {done_word}"
+        )
+        if detail and detail not in (f"{name} confirmed", "replied"):
+            line += f" ({escape_mrkdwn(detail[:300])})"
+        return line
+    if status == "pending":
+        return f":hourglass: sending to {name}…"
+    if status == "failed":
+        if not detail:
+            return f":warning: {name} failed — retrying"
+        return f":warning: {name} failed: {escape_mrkdwn(detail[:500])}"
+    if status == "unsupported":
+        verb = PLATFORM_VERB.get(decision.action, escape_mrkdwn(decision.action))
+        if decision.action in ("block", "unblock") and mutes_instead(card.platform):
+            verb = "mute" if decision.action == "block" else "unmute"
+        return f":information_source: {name} cannot {verb} — do it in the app"
+    if status == "not_connected":
+        return f":information_source: not connected: do it on {name} by hand"
+    return f":grey_question: {name}: {escape_mrkdwn(status)}"
+
+
+def followup_buttons(card: TriageCard, decision: DecisionView) -> list[dict[str, Any]]:
+    """What may follow a decision: Undo, then Warn…, Block… and Delete… after a hide."""
+    platform = card.platform
+    value = button_value(card)
+    action = decision.action
+    elements: list[dict[str, Any]] = []
+    undo_of = {"hide": PlatformAction.UNHIDE, "block": PlatformAction.UNBLOCK}.get(action)
+    if undo_of and can(platform, undo_of) and decision.outcome_status != "unsupported":
+        word = _action_words(action, platform)[0].lower()  # hidden, blocked, muted
+        verb = {"hide": "unhide", "block": "unmute" if mutes_instead(platform) else "unblock"}[
+            action
+        ]
+        target = "the comment" if action == "hide" else "the author"
+        undo = _button(ui_ids.UNDO, "Undo", value)
+        undo["confirm"] = {
+            "title": plain(f"Undo: {verb} {target}?", 100),
+            "text": plain(
+                f"SMAT Bot will {verb} {target} on {platform.display_name}, as it was before it "
+                f"was {word}. Both decisions stay in the log, and so does the preserved original.",
+                300,
+            ),
+            "confirm": plain(verb.title(), 30),
+            "deny": plain("Keep it", 30),
+        }
+        elements.append(undo)
+    if action == "hide" and can(platform, PlatformAction.REPLY):
+        elements.append(_button(ui_ids.WARN, "Warn…", value))
+    if (
+        action in ("hide", "warn")
+        and can(platform, PlatformAction.BLOCK)
+        and not card.history.blocks
+    ):
+        elements.append(_button(ui_ids.BLOCK, f"{block_word(platform)}…", value))
+    if action == "hide" and can(platform, PlatformAction.DELETE):
+        # Rarely needed (hiding keeps the public record), and the Clerk must approve it.
+        elements.append(_button(ui_ids.DELETE, "Delete…", value, "danger"))
+    return elements
+
+
+def _render_decided(
+    card: TriageCard,
+    decision: DecisionView,
+    reason_labels: Mapping[str, str],
+    reason_clauses: Mapping[str, str] | None,
+    tz: tzinfo,
+) -> SlackMessage:
+    word, icon, _ = _action_words(decision.action, card.platform)
+    who = mention(decision.actor_slack_id, decision.actor_name)
+    headline = f"{icon} *{escape_mrkdwn(word)}* by {who} {_at(decision.decided_at, tz)}"
+    reason = reason_text(decision.reason_code, card, reason_labels, reason_clauses)
+    if reason:
+        headline += f" — {reason}"
+    if decision.approved_by:
+        headline += f" · approved by {mention(decision.approved_by, decision.approved_by)}"
+    blocks: list[Block] = [{"type": "section", "text": mrkdwn(headline)}]
+    status = []
+    if decision.preserved_sha256:
+        status.append(
+            f"Original preserved (sha256 {escape_mrkdwn(decision.preserved_sha256[:8])}…)"
+        )
+    result = result_line(card, decision)
+    if result:
+        status.append(result)
+    if status:
+        blocks.append({"type": "context", "elements": [mrkdwn(" · ".join(status))]})
+    if decision.note:
+        blocks.append({"type": "context", "elements": [plain(f"Note: {decision.note}", 2000)]})
+    blocks += [
         {
             "type": "context",
             "elements": [plain(f"{_where(card)} · {_author_line(card, tz)}", 2000)],
@@ -230,6 +579,9 @@ def _render_decided(card: TriageCard, reason_labels: Mapping[str, str], tz: tzin
                 ],
             }
         )
+    followups = followup_buttons(card, decision)
+    if followups:
+        blocks.append(_actions_block("decided", card, followups))
     text = (
         f"{word} by {escape_mrkdwn(decision.actor_name)}: {card.platform.display_name} "
         f"comment from {escape_mrkdwn(card.author_name)}"

@@ -9,7 +9,7 @@ from slack_bolt import App
 from slack_sdk import WebClient
 
 from bot.container import Container
-from handlers import actions
+from handlers import actions, commands
 
 log = logging.getLogger(__name__)
 
@@ -30,5 +30,6 @@ def create_slack_app(container: Container, *, client: WebClient | None = None) -
         listener_executor=ThreadPoolExecutor(max_workers=8, thread_name_prefix="slack-listener"),
         logger=logging.getLogger("slack_bolt"),
     )
-    actions.register(app, container.desk)
+    actions.register(app, container)
+    commands.register(app, container.members, container.settings)
     return app

@@ -429,8 +429,11 @@ def _check_optimize(optimize: str, device: str | None) -> None:
 def _quantize_int8(model: Any) -> None:
     """Replace the model's ``nn.Linear`` layers, in place, by dynamically quantised int8 ones.
 
-    Weights are stored as int8 with one scale per tensor; activations are quantised per batch
-    at run time. In place, so the fp32 and int8 copies never sit in memory together.
+    Weights become int8 with one scale per output channel; activations are quantised per batch
+    at run time. In place, so the fp32 and int8 copies are not both kept. Packed with oneDNN
+    where torch has it: 1.4x faster than the default FBGEMM packing on the measured Xeon (AVX-512
+    VNNI, AMX), same drift (docs/PERFORMANCE.md). Each packed weight keeps its kernel, so the
+    process-wide engine setting is put back afterwards.
     """
     import torch
 
@@ -443,18 +446,32 @@ def _quantize_int8(model: Any) -> None:
             "ignore", message=r"torch\.ao\.quantization is deprecated", category=DeprecationWarning
         )
         warnings.filterwarnings(
-            "ignore", message=r"torch\.quantize_per_tensor.* deprecated", category=UserWarning
+            "ignore",
+            message=r"torch\.quantize_per_(tensor|channel).* deprecated",
+            category=UserWarning,
         )
         try:
-            from torch.ao.quantization import quantize_dynamic
+            from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
         except ImportError as exc:
             raise DetoxifySettingsError(
                 f"{OPTIMIZE_SETTING} is int8, but torch {torch.__version__} has no "
                 f"torch.ao.quantization ({exc})",
                 f"set {OPTIMIZE_SETTING} to none",
             ) from exc
-        quantize: Any = quantize_dynamic  # untyped in torch
-        quantize(model, {torch.nn.Linear}, dtype=torch.qint8, inplace=True)
+        engines = torch.backends.quantized
+        previous = engines.engine
+        if "onednn" in engines.supported_engines:
+            engines.engine = "onednn"
+        try:
+            quantize: Any = quantize_dynamic  # untyped in torch
+            quantize(
+                model,
+                {torch.nn.Linear: per_channel_dynamic_qconfig},
+                dtype=torch.qint8,
+                inplace=True,
+            )
+        finally:
+            engines.engine = previous
     # The replaced fp32 layers sit in reference cycles; without this their ~330 MB (base
     # models) stay resident until some later collection (measured: 1029 -> 695 MB RSS).
     gc.collect()

@@ -3,8 +3,19 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from bot import ui_ids
+from bot.modals import BLOCK_NOW, WARN_FIRST, modal_metadata
+
+MAX_NOTE = 2000
+"""The note input's ``max_length``; a forged submission may carry more."""
+BLOCK_CHOICES = frozenset({WARN_FIRST, BLOCK_NOW})
+MODAL_CALLBACKS = frozenset(
+    {ui_ids.HIDE_MODAL, ui_ids.DELETE_MODAL, ui_ids.BLOCK_MODAL, ui_ids.WARN_MODAL}
+)
 
 
 class PayloadError(ValueError):
@@ -40,6 +51,159 @@ def parse_button_click(body: dict[str, Any]) -> ButtonClick:
     except (KeyError, IndexError, TypeError, ValueError, RecursionError) as exc:
         # RecursionError: a forged, deeply nested JSON value must not crash the listener.
         raise PayloadError(f"unexpected button payload: {type(exc).__name__}: {exc}") from None
+
+
+@dataclass(frozen=True)
+class ModalButtonClick:
+    """A click on a button that opens a modal: the click, and the trigger to open it with."""
+
+    click: ButtonClick
+    trigger_id: str
+
+
+def parse_modal_button(body: dict[str, Any]) -> ModalButtonClick:
+    """Read a Hide…/Delete…/Block…/Warn… click and its trigger_id; raise PayloadError if odd."""
+    click = parse_button_click(body)
+    try:
+        return ModalButtonClick(click, _text(body["trigger_id"], "trigger id"))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise PayloadError(f"unexpected button payload: {type(exc).__name__}: {exc}") from None
+
+
+@dataclass(frozen=True)
+class RequestClick:
+    """A click on Approve removal or Decline on a removal request card."""
+
+    user_id: str
+    channel_id: str
+    message_ts: str
+    action_id: str
+    request_id: int
+
+
+def parse_request_click(body: dict[str, Any]) -> RequestClick:
+    """Read who approved or declined which removal request; raise PayloadError if odd."""
+    try:
+        action = body["actions"][0]
+        value = json.loads(action["value"])
+        container = body["container"]
+        return RequestClick(
+            user_id=_text(body["user"]["id"], "user id"),
+            channel_id=_text(container["channel_id"], "channel id"),
+            message_ts=_text(container["message_ts"], "message ts"),
+            action_id=_text(action["action_id"], "action id"),
+            request_id=_positive_int(value["request"], "request"),
+        )
+    except (KeyError, IndexError, TypeError, ValueError, RecursionError) as exc:
+        raise PayloadError(f"unexpected button payload: {type(exc).__name__}: {exc}") from None
+
+
+@dataclass(frozen=True)
+class ModalSubmission:
+    """A submitted decision modal: who, which card at which version, and what they chose.
+
+    ``reason_code`` is None when none was picked (a field error; the service also checks it
+    against the policy); ``choice`` is None when the block modal asks none (already warned).
+    """
+
+    user_id: str
+    callback_id: str
+    review_item_id: int
+    review_version: int
+    channel_id: str
+    message_ts: str
+    reason_code: str | None
+    note: str | None
+    choice: str | None
+
+    def field_errors(self) -> dict[str, str]:
+        """Errors to show next to the form's fields (block id -> message); empty when fine."""
+        errors: dict[str, str] = {}
+        if self.reason_code is None:
+            errors[ui_ids.REASON_BLOCK] = "Pick a reason"
+        if self.note is not None and len(self.note) > MAX_NOTE:
+            errors[ui_ids.NOTE_BLOCK] = f"Keep the note to {MAX_NOTE:,} characters"
+        return errors
+
+
+def parse_view_submission(body: dict[str, Any]) -> ModalSubmission:
+    """Read a decision modal's submission; raise PayloadError if it is not shaped like ours.
+
+    The metadata and values are untrusted: anyone can post a view_submission naming any item.
+    What a person can get wrong in the form (no reason, too long a note) is left to
+    :meth:`ModalSubmission.field_errors`; anything else odd is a PayloadError.
+    """
+    try:
+        view = body["view"]
+        callback_id = _text(view["callback_id"], "callback id")
+        if callback_id not in MODAL_CALLBACKS:
+            raise ValueError(f"unknown modal {callback_id[:60]!r}")
+        metadata = modal_metadata(view)
+        values = view["state"]["values"]
+        if not isinstance(values, Mapping):
+            raise TypeError("state.values is not an object")
+        note = _input_value(values, ui_ids.NOTE_BLOCK, ui_ids.NOTE_INPUT)
+        choice = _selected(values, ui_ids.CHOICE_BLOCK, ui_ids.CHOICE_INPUT)
+        if choice is not None and (
+            callback_id != ui_ids.BLOCK_MODAL or choice not in BLOCK_CHOICES
+        ):
+            raise ValueError("unexpected choice")
+        return ModalSubmission(
+            user_id=_text(body["user"]["id"], "user id"),
+            callback_id=callback_id,
+            review_item_id=_positive_int(metadata["item"], "item"),
+            review_version=_positive_int(metadata["version"], "version"),
+            channel_id=_text(metadata["channel"], "channel"),
+            message_ts=_text(metadata["ts"], "ts"),
+            reason_code=_selected(values, ui_ids.REASON_BLOCK, ui_ids.REASON_INPUT),
+            note=note,
+            choice=choice,
+        )
+    except (KeyError, IndexError, TypeError, ValueError, RecursionError) as exc:
+        raise PayloadError(f"unexpected view submission: {type(exc).__name__}: {exc}") from None
+
+
+def submitter(body: dict[str, Any]) -> str | None:
+    """Who submitted a view, if the body says so plainly (to answer even a malformed one)."""
+    user = body.get("user")
+    user_id = user.get("id") if isinstance(user, Mapping) else None
+    return user_id if isinstance(user_id, str) and user_id else None
+
+
+def _field(values: Mapping[str, Any], block_id: str, action_id: str) -> Mapping[str, Any] | None:
+    block = values.get(block_id)
+    if block is None:
+        return None
+    if not isinstance(block, Mapping):
+        raise TypeError(f"{block_id} is not an object")
+    field = block.get(action_id)
+    if field is None:
+        return None
+    if not isinstance(field, Mapping):
+        raise TypeError(f"{block_id}.{action_id} is not an object")
+    return field
+
+
+def _input_value(values: Mapping[str, Any], block_id: str, action_id: str) -> str | None:
+    """A plain_text_input's value: None when absent or blank (Slack sends null when empty)."""
+    field = _field(values, block_id, action_id)
+    value = field.get("value") if field is not None else None
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise TypeError(f"{block_id} is not text")
+    return value.strip() or None
+
+
+def _selected(values: Mapping[str, Any], block_id: str, action_id: str) -> str | None:
+    """A select's or radio group's chosen option value; None when nothing is chosen."""
+    field = _field(values, block_id, action_id)
+    option = field.get("selected_option") if field is not None else None
+    if option is None:
+        return None
+    if not isinstance(option, Mapping):
+        raise TypeError(f"{block_id} option is not an object")
+    return _text(option.get("value"), f"{block_id} value")
 
 
 def _text(value: object, what: str) -> str:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from itertools import islice
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -31,6 +31,7 @@ from storage.models import (
     Classification,
     Comment,
     CommentVersion,
+    RemovalRequest,
     ReviewItem,
 )
 
@@ -237,7 +238,13 @@ class IngestService:
             )
             session.add(item)
         else:
-            # An edit re-enters triage: a decision on the old text does not cover the new one.
+            # An edit re-enters triage: a decision on the old text does not cover the new one,
+            # and neither does a removal someone asked for but nobody approved yet.
+            session.execute(
+                update(RemovalRequest)
+                .where(RemovalRequest.review_item_id == item.id, RemovalRequest.status == "pending")
+                .values(status="superseded", resolved_at=now)
+            )
             item.comment_version_id = version.id
             item.classification_id = classification.id
             item.status = "pending"

@@ -184,62 +184,74 @@ class ReviewService:
             )
             raise NOT_A_MEMBER
         now = self._clock()
+        stale = False
         with self._sessions.begin() as session:
-            removal = session.get(RemovalRequest, request_id)
+            removal = session.get(RemovalRequest, request_id, with_for_update=True)
             if removal is None:
                 raise Refused("That removal request no longer exists.", code="unknown_request")
-            if removal.needs == "clerk" and member.role not in ("clerk", "deputy"):
+            self._check_resolver(removal, member, approve=approve)
+            if removal.status != "pending":
                 raise Refused(
-                    "Deleting a comment needs the Town Clerk's approval.", code="clerk_only"
-                )
-            if approve and removal.requested_by == member.slack_user_id:
-                raise Refused(
-                    "A second SMAT member must approve this removal, not the person "
-                    "who asked for it.",
-                    code="same_person",
-                )
-            claimed = session.execute(
-                update(RemovalRequest)
-                .where(RemovalRequest.id == request_id, RemovalRequest.status == "pending")
-                .values(
-                    status="approved" if approve else "declined",
-                    resolved_by=member.slack_user_id,
-                    resolved_at=now,
-                )
-                .execution_options(synchronize_session=False)
-            )
-            if claimed.rowcount != 1:  # type: ignore[attr-defined]
-                session.refresh(removal)
-                raise Refused(
-                    f"Already {removal.status} by <@{removal.resolved_by}>.", code="already_handled"
+                    f"Already {removal.status} by <@{removal.resolved_by}>.",
+                    code="already_handled",
                 )
             item = session.get_one(ReviewItem, removal.review_item_id, with_for_update=True)
-            # Read the requester in this transaction: a second connection would wait on the
-            # write lock this one holds (SQLite).
-            row = session.scalar(select(Member).where(Member.slack_user_id == removal.requested_by))
-            requester = MemberInfo(
-                removal.requested_by,
-                row.role if row else "smat",
-                (row.display_name if row else "") or removal.requested_by,
-            )
-            if not approve:
+            removal.resolved_by = member.slack_user_id
+            removal.resolved_at = now
+            if item.status != AWAITING or item.version != removal.review_version:
+                # The comment was edited (or the item moved on) since the removal was asked
+                # for: approving now would remove text nobody looked at.
+                removal.status = "superseded"
+                self._sync_card(session, item, now)
+                stale = True
+            elif not approve:
+                removal.status = "declined"
                 item.status = PENDING
                 item.version += 1
                 item.updated_at = now
                 self._sync_card(session, item, now)
                 return None
-            item.status = PENDING  # _record moves it on, as if decided directly
-            decision = self._record(
-                session,
-                item,
-                Action(removal.action),
-                requester,
-                removal.reason_code,
-                removal.note,
-                now,
-                approved_by=member.slack_user_id,
+            else:
+                removal.status = "approved"
+                item.status = PENDING  # _record moves it on, as if decided directly
+                item.version += 1  # the card update after approval is a new one, not a repeat
+                decision = self._record(
+                    session,
+                    item,
+                    Action(removal.action),
+                    self._requester(session, removal.requested_by),
+                    removal.reason_code,
+                    removal.note,
+                    now,
+                    approved_by=member.slack_user_id,
+                )
+                return Recorded(decision.id, item.id)
+        assert stale
+        raise Refused(
+            "This removal request is out of date (the comment changed since it was asked "
+            "for); please look at the card again.",
+            code="stale",
+        )
+
+    @staticmethod
+    def _check_resolver(removal: RemovalRequest, member: MemberInfo, *, approve: bool) -> None:
+        withdrawing = not approve and removal.requested_by == member.slack_user_id
+        if removal.needs == "clerk" and member.role not in ("clerk", "deputy") and not withdrawing:
+            raise Refused("Deleting a comment needs the Town Clerk's approval.", code="clerk_only")
+        if approve and removal.requested_by == member.slack_user_id:
+            raise Refused(
+                "A second SMAT member must approve this removal, not the person who asked for it.",
+                code="same_person",
             )
-            return Recorded(decision.id, item.id)
+
+    @staticmethod
+    def _requester(session: Session, slack_user_id: str) -> MemberInfo:
+        # Read in this transaction: a second connection would wait on the write lock this
+        # one holds (SQLite).
+        row = session.scalar(select(Member).where(Member.slack_user_id == slack_user_id))
+        if row is None:
+            return MemberInfo(slack_user_id, "smat", slack_user_id)
+        return MemberInfo(slack_user_id, row.role, row.display_name or slack_user_id)
 
     def _member_with(
         self, slack_user_id: str, permission: Permission, request: DecisionRequest
@@ -391,6 +403,6 @@ class ReviewService:
                 return Refused(f"Already handled by {who} ({last.action}).", code="already_handled")
         return Refused(
             "This card was out of date (the comment or its status changed since it was "
-            "posted); it has been refreshed — please look again.",
+            "posted); please look at the card again.",
             code="stale",
         )

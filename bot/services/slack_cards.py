@@ -30,18 +30,25 @@ class SlackCardPublisher:
         channel: str,
         reason_labels: Mapping[str, str],
         tz: tzinfo,
+        reason_clauses: Mapping[str, str] | None = None,
     ) -> None:
         self._sessions = sessions
         self._client = client
         self._channel = channel
         self._reason_labels = reason_labels
+        self._reason_clauses = reason_clauses or {}
         self._tz = tz
 
     def sync_card(self, payload: Mapping[str, Any]) -> None:
         """Post or update the card for ``payload["review_item_id"]`` from the database's state."""
         with self._sessions() as session:
             card = load_card(session, int(payload["review_item_id"]))
-        message = render_card(card, reason_labels=self._reason_labels, tz=self._tz)
+        message = render_card(
+            card,
+            reason_labels=self._reason_labels,
+            reason_clauses=self._reason_clauses,
+            tz=self._tz,
+        )
         if card.slack_ts is None:
             response: Any = self._call(
                 lambda: self._client.chat_postMessage(

@@ -1,9 +1,41 @@
-"""The triage desk: records a decision and brings the Slack card up to date straight away."""
+"""The triage desk: records a decision and brings the Slack card up to date straight away.
+
+``TriageDesk`` is what the Slack listeners call to decide; ``DecisionForms`` is what they call
+before that, to open a decision modal: who may open one, the card it is about (at the version
+the person clicked) and the warning a Warn would post.
+"""
 
 from __future__ import annotations
 
+import logging
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.cards import TriageCard, load_card
+from bot.rendering import escape_mrkdwn
+from bot.services.executor import WARNING_RESPONSE, UnfilledPlaceholder, fill_template
+from bot.services.members import MemberDirectory
 from bot.services.outbox import OutboxDispatcher
-from bot.services.review import DecisionRequest, Recorded, Refused, Requested, ReviewService
+from bot.services.review import (
+    ALLOWED_FROM,
+    AWAITING,
+    NOT_A_MEMBER,
+    UNDOES,
+    Action,
+    DecisionRequest,
+    Recorded,
+    Refused,
+    Requested,
+    ReviewService,
+)
+from config.settings import Permission, Settings
+from storage.models import CannedResponseVersion, Decision
+
+log = logging.getLogger(__name__)
+
+MAX_DELIVERY_PASSES = 5
+"""A decision's delivery pass queues the outcome's card update; a few passes deliver it too."""
 
 
 class TriageDesk:
@@ -20,14 +52,143 @@ class TriageDesk:
         finally:
             # Whether or not it was recorded, the card should show the truth now: the update a
             # decision queued, the platform action, or the refresh an out-of-date card needs.
-            self._outbox.deliver_due()
+            self._deliver()
 
     def resolve(self, request_id: int, actor_slack_id: str, *, approve: bool) -> Recorded | None:
         """Approve or decline a removal request, then deliver what follows."""
         try:
             return self._review.resolve(request_id, actor_slack_id, approve=approve)
         finally:
-            self._outbox.deliver_due()
+            self._deliver()
+
+    def _deliver(self) -> None:
+        # Carrying a decision out on the platform queues the card update that shows its
+        # result; one pass would leave the card saying "pending" until the next background
+        # pass. Failures are rescheduled into the future, so this stops when nothing is due.
+        for _ in range(MAX_DELIVERY_PASSES):
+            report = self._outbox.deliver_due()
+            if report.delivered == 0 and report.retrying == 0:
+                return
 
 
-__all__ = ["Refused", "Requested", "TriageDesk"]
+class DecisionForms:
+    """What a listener needs before a decision: the role check, the card, the warning text."""
+
+    def __init__(
+        self, sessions: sessionmaker[Session], members: MemberDirectory, settings: Settings
+    ) -> None:
+        self._sessions = sessions
+        self._members = members
+        self._settings = settings
+
+    def require_decider(self, actor_slack_id: str, what: str, review_item_id: int) -> None:
+        """Raise Refused (and log it) unless the person is a SMAT member who may decide."""
+        member = self._members.find(actor_slack_id)
+        if member is None or Permission.DECIDE not in self._members.permissions(member.role):
+            log.warning(
+                "refused %s on review item %d by %s: not a deciding SMAT member",
+                what,
+                review_item_id,
+                actor_slack_id,
+            )
+            raise NOT_A_MEMBER
+
+    def card_for(
+        self, review_item_id: int, expected_version: int, action: Action, actor_slack_id: str
+    ) -> TriageCard:
+        """The card to open a modal for, if the person may decide and it is still as they saw it.
+
+        The decision itself is checked again when the modal is submitted (a submission can be
+        forged, and the card can move on while the modal is open).
+        """
+        self.require_decider(actor_slack_id, f"opening {action}", review_item_id)
+        with self._sessions() as session:
+            try:
+                card = load_card(session, review_item_id)
+            except LookupError:
+                raise Refused(
+                    "That comment is no longer in the queue.", code="unknown_item"
+                ) from None
+            allowed = ALLOWED_FROM[action]
+            if card.review_version == expected_version and card.status in allowed:
+                return card
+            raise _why_not(session, card, expected_version)
+
+    def undo_action(self, review_item_id: int) -> Action:
+        """Unhide or unblock: whichever reverses the item's latest hide or block not yet undone."""
+        with self._sessions() as session:
+            decisions = session.scalars(
+                select(Decision)
+                .where(Decision.review_item_id == review_item_id)
+                .order_by(Decision.id.desc())
+            ).all()
+        undone = {d.undoes_decision_id for d in decisions if d.undoes_decision_id}
+        reverse = {target.value: undo for undo, target in UNDOES.items()}
+        for decision in decisions:
+            if decision.action in reverse and decision.id not in undone:
+                return reverse[decision.action]
+        raise Refused("There is no hide or block to undo on this comment.", code="nothing_to_undo")
+
+    def warning_preview(self, card: TriageCard) -> str:
+        """The public reply a Warn would post, filled in as the executor will fill it."""
+        with self._sessions() as session:
+            body = session.scalar(
+                select(CannedResponseVersion.body)
+                .where(CannedResponseVersion.key == WARNING_RESPONSE)
+                .order_by(CannedResponseVersion.version.desc())
+                .limit(1)
+            )
+        if body is None:
+            return (
+                f"No warning can be posted: there is no canned response {WARNING_RESPONSE!r}. "
+                "Ask whoever configures SMAT Bot to add one."
+            )
+        council = self._settings.council
+        try:
+            return fill_template(
+                body,
+                {
+                    "council_name": council.name,
+                    "council_email": council.email,
+                    "council_phone": council.phone,
+                    "council_website": council.website,
+                    "author_name": card.author_name,
+                },
+            )
+        except UnfilledPlaceholder as exc:
+            return (
+                f"No warning can be posted until the configuration is completed ({exc}). "
+                "Ask whoever configures SMAT Bot to fill it in."
+            )
+
+    @property
+    def settings(self) -> Settings:
+        """The settings the modals are built from (reason codes)."""
+        return self._settings
+
+
+def _why_not(session: Session, card: TriageCard, expected_version: int) -> Refused:
+    """Why a card can no longer be acted on as the person saw it (as ReviewService says it)."""
+    if card.review_version == expected_version:
+        if card.status == AWAITING:
+            return Refused(
+                "A removal of this comment is waiting for approval.", code="awaiting_approval"
+            )
+        return Refused("That cannot be done to this comment now.", code="not_applicable")
+    last = session.scalar(
+        select(Decision)
+        .where(Decision.review_item_id == card.review_item_id)
+        .order_by(Decision.id.desc())
+        .limit(1)
+    )
+    if card.status != "pending" and last is not None and last.review_version >= expected_version:
+        who = f"<@{last.actor_slack_id}>" if last.actor_slack_id else escape_mrkdwn(last.actor_name)
+        return Refused(f"Already handled by {who} ({last.action}).", code="already_handled")
+    return Refused(
+        "This card was out of date (the comment or its status changed since it was posted); "
+        "please look at the card again.",
+        code="stale",
+    )
+
+
+__all__ = ["DecisionForms", "Refused", "Requested", "TriageDesk"]

@@ -275,3 +275,41 @@ def test_blocking_on_instagram_is_reported_unsupported(make_settings: MakeSettin
     _run_executor(container, connector)
     assert connector.performed == []
     assert _outcome(container, recorded.decision_id).status == "unsupported"
+
+
+def test_an_edit_supersedes_a_removal_request(container: Container) -> None:
+    requested = _decide(container, CRITICISM, Action.HIDE, reason_code="false_or_misleading")
+    assert isinstance(requested, Requested)
+    container.ingest().ingest(
+        [incoming("c2", "The council wasted our money on the lights again. EDIT: and the tree.")]
+    )
+    with pytest.raises(Refused) as stale:
+        container.review.resolve(requested.request_id, "U0SMAT2", approve=True)
+    assert stale.value.code in ("stale", "already_handled")
+    with container.sessions() as session:
+        assert session.scalars(select(Decision)).all() == []
+        assert session.get_one(ReviewItem, CRITICISM).status == "pending"
+
+
+def test_the_requester_may_withdraw_a_delete_request(container: Container) -> None:
+    requested = _decide(container, ABUSE, Action.DELETE, reason_code="bullying_or_harassment")
+    assert isinstance(requested, Requested)
+    assert container.review.resolve(requested.request_id, "U0SMAT1", approve=False) is None
+    with container.sessions() as session:
+        assert session.get_one(ReviewItem, ABUSE).status == "pending"
+
+
+def test_approving_a_request_moves_the_card_on(container: Container) -> None:
+    requested = _decide(container, CRITICISM, Action.HIDE, reason_code="false_or_misleading")
+    assert isinstance(requested, Requested)
+    with container.sessions() as session:
+        awaiting_version = session.get_one(ReviewItem, CRITICISM).version
+    recorded = container.review.resolve(requested.request_id, "U0SMAT2", approve=True)
+    assert recorded is not None
+    with container.sessions() as session:
+        item = session.get_one(ReviewItem, CRITICISM)
+        decision = session.get_one(Decision, recorded.decision_id)
+        keys = session.scalars(select(OutboxMessage.idempotency_key)).all()
+    assert item.version == awaiting_version + 1
+    assert decision.review_version == awaiting_version
+    assert f"slack.sync_card:{CRITICISM}:{item.version}" in keys

@@ -16,13 +16,15 @@ from zoneinfo import ZoneInfo
 import pytest
 from slack_sdk.models.blocks import Block
 
-from bot.cards import DecisionView, TriageCard
+from bot import ui_ids
+from bot.cards import AuthorHistory, DecisionView, RequestView, TriageCard
 from bot.rendering import (
     ACTION_APPROVE,
     MAX_TEXT,
     SlackMessage,
     button_value,
     escape_mrkdwn,
+    ordinal,
     render_card,
 )
 from platforms.types import Platform
@@ -104,6 +106,33 @@ def decided_card(**changes: Any) -> TriageCard:
     return make_card(**{"status": "decided", "decision": decision(), **changes})
 
 
+def removal_request(**changes: Any) -> RequestView:
+    view = RequestView(
+        id=31,
+        action="hide",
+        reason_code="bullying_or_harassment",
+        note=None,
+        requested_by="U0SMAT2",
+        requested_at=datetime(2026, 7, 1, 10, 30, tzinfo=UTC),
+        needs="second_member",
+    )
+    return dataclasses.replace(view, **changes)
+
+
+def awaiting_card(**changes: Any) -> TriageCard:
+    return clean_card(**{"status": "awaiting_approval", "request": removal_request(), **changes})
+
+
+def hidden(**changes: Any) -> DecisionView:
+    fields: dict[str, Any] = {
+        "action": "hide",
+        "reason_code": "bullying_or_harassment",
+        "outcome_status": "done",
+        "preserved_sha256": "3f9a" + "0" * 60,
+    }
+    return decision(**{**fields, **changes})
+
+
 def render(card: TriageCard, tz: ZoneInfo = LONDON) -> SlackMessage:
     return render_card(card, reason_labels=REASON_LABELS, tz=tz)
 
@@ -159,6 +188,17 @@ CARDS = {
     "long names": make_card(author_name="A" * 3000, post_title="T" * 3000, account_name="C" * 500),
     "edited": make_card(comment_version=3),
     "empty text": clean_card(text=""),
+    "awaiting second member": awaiting_card(),
+    "awaiting clerk": awaiting_card(
+        request=removal_request(action="delete", needs="clerk", note="Needs to go <soon>")
+    ),
+    "hidden": decided_card(decision=hidden(approved_by="U0SMAT2", note="see thread")),
+    "blocked on x": decided_card(platform=Platform.X, decision=hidden(action="block")),
+    "warned": decided_card(decision=hidden(action="warn", outcome_status="pending")),
+    "long awaiting": awaiting_card(text="w" * 5000, author_name="B" * 3000),
+    "long hidden": decided_card(
+        text="v" * 5000, decision=hidden(note="n" * 3000, outcome_detail="d" * 5000)
+    ),
 }
 
 
@@ -166,7 +206,22 @@ CARDS = {
 
 
 @pytest.mark.parametrize(
-    "card", [CARDS[name] for name in ("flagged", "escalate", "review", "clean", "decided")], ids=str
+    "card",
+    [
+        CARDS[name]
+        for name in (
+            "flagged",
+            "escalate",
+            "review",
+            "clean",
+            "decided",
+            "awaiting second member",
+            "awaiting clerk",
+            "hidden",
+            "blocked on x",
+        )
+    ],
+    ids=str,
 )
 def test_resident_text_appears_only_in_plain_text(card: TriageCard) -> None:
     message = render(card)
@@ -176,7 +231,9 @@ def test_resident_text_appears_only_in_plain_text(card: TriageCard) -> None:
         assert not any(written in text for text in mrkdwn_texts(message)), f"{written!r} in mrkdwn"
 
 
-@pytest.mark.parametrize("base", ["flagged", "clean", "decided", "long"])
+@pytest.mark.parametrize(
+    "base", ["flagged", "clean", "decided", "long", "awaiting clerk", "hidden", "warned"]
+)
 def test_hostile_markup_in_resident_text_never_reaches_mrkdwn(base: str) -> None:
     card = dataclasses.replace(
         CARDS[base],
@@ -218,7 +275,7 @@ def test_our_mrkdwn_escapes_configured_words() -> None:
 # --- the notification text --------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("base", ["flagged", "clean", "decided"])
+@pytest.mark.parametrize("base", ["flagged", "clean", "decided", "awaiting clerk", "hidden"])
 def test_fallback_text_escapes_the_author_name(base: str) -> None:
     card = dataclasses.replace(CARDS[base], author_name="Kev <@U123> & <!channel>")
 
@@ -396,7 +453,7 @@ def test_author_history_and_edits_are_shown() -> None:
     first = " ".join(plain_texts(render(make_card(author_earlier_comments=0))))
     assert "first comment here" in first
     edited = " ".join(plain_texts(render(make_card(comment_version=3))))
-    assert "2 earlier comment(s) here" in edited
+    assert "3rd comment here · 0 earlier hides · 0 warnings" in edited
     assert "edited (version 3)" in edited
 
 
@@ -417,7 +474,7 @@ def test_clean_card_is_compact_and_still_has_approve() -> None:
 # --- the decided card -------------------------------------------------------------------------
 
 
-def test_decided_card_shows_who_and_has_no_buttons() -> None:
+def test_approved_card_shows_who_and_has_no_buttons() -> None:
     message = render(decided_card())
 
     headline = message.blocks[0]["text"]
@@ -425,7 +482,7 @@ def test_decided_card_shows_who_and_has_no_buttons() -> None:
     assert ":white_check_mark:" in headline["text"]
     assert "Approved* by <@U0SMAT1>" in headline["text"]
     assert "Approved by <@U0SMAT1>" in headline["text"].replace("*", "")
-    assert "1 Jul 2026, 11:04" in headline["text"]  # decided 10:04Z, shown in BST
+    assert "at 11:04 on 1 Jul 2026" in headline["text"]  # decided 10:04Z, shown in BST
     assert blocks_of_type(message, "actions") == []
     assert buttons(message) == []
     assert not any(
@@ -448,7 +505,7 @@ def test_decision_without_slack_user_names_the_actor_escaped() -> None:
     )
     headline = render(card).blocks[0]["text"]["text"]
 
-    assert "*Hide* by SMAT Bot &lt;auto&gt;" in headline
+    assert "*Hidden* by SMAT Bot &lt;auto&gt;" in headline
     assert "Discloses personal data" in headline
 
 
@@ -508,3 +565,426 @@ def test_time_zone_is_the_one_passed_in() -> None:
     texts = " ".join(plain_texts(render(make_card(), tz=ZoneInfo("UTC"))))
     assert "1 Jul 2026, 10:00" in texts
     assert "11:00" not in texts
+
+
+# --- the pending card's buttons, by platform --------------------------------------------------
+
+PENDING_BUTTONS = {
+    Platform.FACEBOOK: [
+        (ui_ids.APPROVE, "Approve"),
+        (ui_ids.HIDE, "Hide…"),
+        (ui_ids.WARN, "Warn…"),
+        (ui_ids.BLOCK, "Block…"),
+        (ui_ids.DELETE, "Delete…"),
+        (ui_ids.OPEN_PERMALINK, "View on Facebook ↗"),
+    ],
+    Platform.INSTAGRAM: [  # Instagram has no block API
+        (ui_ids.APPROVE, "Approve"),
+        (ui_ids.HIDE, "Hide…"),
+        (ui_ids.WARN, "Warn…"),
+        (ui_ids.DELETE, "Delete…"),
+        (ui_ids.OPEN_PERMALINK, "View on Instagram ↗"),
+    ],
+    Platform.YOUTUBE: [
+        (ui_ids.APPROVE, "Approve"),
+        (ui_ids.HIDE, "Hide…"),
+        (ui_ids.WARN, "Warn…"),
+        (ui_ids.BLOCK, "Block…"),
+        (ui_ids.DELETE, "Delete…"),
+        (ui_ids.OPEN_PERMALINK, "View on YouTube ↗"),
+    ],
+    Platform.X: [  # X: Block mutes; no delete by API
+        (ui_ids.APPROVE, "Approve"),
+        (ui_ids.HIDE, "Hide…"),
+        (ui_ids.WARN, "Warn…"),
+        (ui_ids.BLOCK, "Mute…"),
+        (ui_ids.OPEN_PERMALINK, "View on X ↗"),
+    ],
+}
+
+
+def button_set(message: SlackMessage) -> list[tuple[str, str]]:
+    return [(b["action_id"], b["text"]["text"]) for b in buttons(message)]
+
+
+@pytest.mark.parametrize("platform", list(Platform))
+@pytest.mark.parametrize("make", [make_card, clean_card], ids=["flagged", "clean"])
+def test_pending_buttons_follow_the_platforms_capabilities(platform: Platform, make: Any) -> None:
+    card = make(platform=platform)
+    message = render(card)
+
+    assert button_set(message) == PENDING_BUTTONS[platform]
+    for button in buttons(message):
+        if button["action_id"] == ui_ids.OPEN_PERMALINK:
+            assert button["url"] == PERMALINK
+            assert "value" not in button
+        else:
+            assert button["value"] == button_value(card)
+    styles = {b["action_id"]: b.get("style") for b in buttons(message)}
+    assert styles[ui_ids.APPROVE] == "primary"
+    assert styles.get(ui_ids.DELETE, "danger") == "danger"
+    assert styles[ui_ids.HIDE] is None
+
+
+def test_author_line_shows_history_as_in_the_design() -> None:
+    card = make_card(history=AuthorHistory(earlier_comments=2, hides=1, warnings=0))
+    line = plain_texts(render(card))[1]
+
+    assert line.startswith(f"{AUTHOR} (3rd comment here · 1 earlier hide · 0 warnings)")
+
+
+def test_author_line_counts_strikes_and_says_blocked_or_muted() -> None:
+    history = AuthorHistory(earlier_comments=11, hides=3, warnings=2, blocks=1)
+    line = plain_texts(render(make_card(author_earlier_comments=11, history=history)))[1]
+    assert "12th comment here · 3 earlier hides · 2 warnings · blocked" in line
+    on_x = plain_texts(render(make_card(platform=Platform.X, history=history)))[1]
+    assert "· muted" in on_x
+
+
+def test_first_comment_has_no_history_counts() -> None:
+    line = plain_texts(render(make_card(author_earlier_comments=0)))[1]
+    assert "(first comment here)" in line
+
+
+@pytest.mark.parametrize(
+    ("number", "word"),
+    [
+        (1, "1st"),
+        (2, "2nd"),
+        (3, "3rd"),
+        (4, "4th"),
+        (11, "11th"),
+        (12, "12th"),
+        (13, "13th"),
+        (21, "21st"),
+        (22, "22nd"),
+        (101, "101st"),
+        (111, "111th"),
+        (112, "112th"),
+    ],
+)
+def test_ordinal(number: int, word: str) -> None:
+    assert ordinal(number) == word
+
+
+def test_escalation_shows_legislation_once() -> None:
+    laws = ("Malicious Communications Act 1988, s1", "Protection from Harassment Act 1997, s4")
+    explained = make_card(
+        suggested_action="escalate",
+        explanation="Threat 0.9. Possible offence: " + "; ".join(laws) + ".",
+        legislation=laws,
+    )
+    mrkdwn = all_mrkdwn(render(explained))
+    assert mrkdwn.count("Malicious Communications Act 1988, s1") == 1
+
+    unexplained = make_card(suggested_action="escalate", legislation=laws)
+    assert "Possible offence: Malicious Communications Act 1988, s1; Protection" in all_mrkdwn(
+        render(unexplained)
+    )
+
+
+def test_clause_for_another_reason_comes_from_reason_clauses() -> None:
+    card = decided_card(decision=hidden(reason_code="personal_data"))
+    without = render(card).blocks[0]["text"]["text"]
+    assert "Discloses personal data" in without
+    assert "Biggleswade 6.5" not in without  # the card's clause belongs to its own reason
+
+    message = render_card(
+        card,
+        reason_labels=REASON_LABELS,
+        tz=LONDON,
+        reason_clauses={"personal_data": "St Helens 9.7 <DPA>"},
+    )
+    assert (
+        "Discloses personal data (St Helens 9.7 &lt;DPA&gt;)" in message.blocks[0]["text"]["text"]
+    )
+
+
+# --- the card awaiting approval ---------------------------------------------------------------
+
+
+def test_awaiting_second_member_card() -> None:
+    card = awaiting_card(request=removal_request(note="Resident <!channel> rang *twice*"))
+    message = render(card)
+    mrkdwn = all_mrkdwn(message)
+
+    headline = message.blocks[0]["text"]["text"]
+    assert headline.startswith(":hourglass_flowing_sand: *Hide requested* by <@U0SMAT2>")
+    assert "at 11:30 on 1 Jul 2026" in headline
+    assert "Bullying or harassment" in headline
+    assert "Needs a second SMAT member" in mrkdwn
+    assert "criticism is never removed by one click" in mrkdwn
+    assert "Town Clerk" not in mrkdwn
+    assert "Note: Resident <!channel> rang *twice*" in plain_texts(message)
+    assert "<!channel>" not in mrkdwn
+    assert COMMENT in plain_texts(message)
+    assert message.text == f"Hide of a Facebook comment from {AUTHOR} needs a second SMAT member"
+
+
+def test_awaiting_clerk_card_and_its_delete_confirmation() -> None:
+    card = awaiting_card(
+        platform=Platform.YOUTUBE,
+        reason_code="bullying_or_harassment",
+        clause="Biggleswade 6.5",
+        request=removal_request(action="delete", needs="clerk"),
+    )
+    message = render(card)
+
+    assert "*Delete requested* by <@U0SMAT2>" in message.blocks[0]["text"]["text"]
+    assert "Bullying or harassment (Biggleswade 6.5)" in message.blocks[0]["text"]["text"]
+    assert "Needs the Town Clerk" in all_mrkdwn(message)
+    approve = buttons(message)[0]
+    assert approve["confirm"]["style"] == "danger"
+    assert "cannot be restored" in approve["confirm"]["text"]["text"]
+    assert message.text.endswith("needs the Town Clerk")
+
+
+@pytest.mark.parametrize("platform", list(Platform))
+@pytest.mark.parametrize("action", ["hide", "delete"])
+def test_awaiting_card_has_only_approve_removal_and_decline(
+    platform: Platform, action: str
+) -> None:
+    needs = "clerk" if action == "delete" else "second_member"
+    card = awaiting_card(
+        platform=platform, request=removal_request(id=31, action=action, needs=needs)
+    )
+    message = render(card)
+
+    assert [(b["action_id"], b["text"]["text"]) for b in buttons(message)] == [
+        (ui_ids.APPROVE_REMOVAL, "Approve removal"),
+        (ui_ids.DECLINE_REMOVAL, "Decline"),
+    ]
+    assert all(json.loads(b["value"]) == {"request": 31} for b in buttons(message))
+    (actions,) = blocks_of_type(message, "actions")
+    assert actions["block_id"] == "request:7:2:31"
+
+
+def test_awaiting_card_with_a_malformed_requester_escapes_it() -> None:
+    message = render(awaiting_card(request=removal_request(requested_by="<!channel>")))
+    assert "<!channel>" not in all_mrkdwn(message)
+    assert "&lt;!channel&gt;" in message.blocks[0]["text"]["text"]
+
+
+def test_awaiting_status_without_a_request_falls_back_to_the_pending_card() -> None:
+    message = render(awaiting_card(request=None))
+    assert (ui_ids.APPROVE, "Approve") in button_set(message)
+
+
+# --- the decided card -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("action", "platform", "word"),
+    [
+        ("approve", Platform.FACEBOOK, "Approved"),
+        ("hide", Platform.FACEBOOK, "Hidden"),
+        ("delete", Platform.YOUTUBE, "Deleted"),
+        ("block", Platform.FACEBOOK, "Blocked"),
+        ("block", Platform.X, "Muted"),
+        ("warn", Platform.INSTAGRAM, "Warned"),
+        ("unhide", Platform.FACEBOOK, "Unhidden"),
+        ("unblock", Platform.FACEBOOK, "Unblocked"),
+        ("unblock", Platform.X, "Unmuted"),
+    ],
+)
+def test_decided_headline_per_action(action: str, platform: Platform, word: str) -> None:
+    card = decided_card(platform=platform, decision=hidden(action=action))
+    message = render(card)
+    headline = message.blocks[0]["text"]["text"]
+
+    assert f"*{word}* by <@U0SMAT1> at 11:04 on 1 Jul 2026" in headline
+    assert headline.endswith("— Bullying or harassment (Biggleswade 6.5)")
+    assert message.text.startswith(f"{word} by Jo Smat: {platform.display_name} comment")
+
+
+def test_decided_card_names_the_approver() -> None:
+    headline = render(decided_card(decision=hidden(approved_by="U0SMAT2"))).blocks[0]["text"]
+    assert headline["text"].endswith("· approved by <@U0SMAT2>")
+
+
+def test_decided_card_shows_the_preserved_original_and_platform_result() -> None:
+    message = render(decided_card(decision=hidden()))
+    status = message.blocks[1]["elements"][0]["text"]
+
+    assert status == (
+        "Original preserved (sha256 3f9a0000…) · :white_check_mark: Facebook confirmed hidden"
+    )
+
+
+@pytest.mark.parametrize(
+    ("platform", "action", "status", "detail", "line"),
+    [
+        (Platform.FACEBOOK, "hide", "done", "", ":white_check_mark: Facebook confirmed hidden"),
+        (Platform.X, "block", "done", "muted", ":white_check_mark: X confirmed muted (muted)"),
+        (Platform.FACEBOOK, "warn", "done", None, ":white_check_mark: Facebook: warning posted"),
+        (
+            Platform.FACEBOOK,
+            "delete",
+            "done",
+            "already deleted",
+            ":white_check_mark: Facebook confirmed deleted (already deleted)",
+        ),
+        (Platform.FACEBOOK, "hide", "pending", None, ":hourglass: sending to Facebook…"),
+        (
+            Platform.FACEBOOK,
+            "hide",
+            "failed",
+            "HTTP 503 — retrying",
+            ":warning: Facebook failed: HTTP 503 — retrying",
+        ),
+        (Platform.YOUTUBE, "hide", "failed", None, ":warning: YouTube failed — retrying"),
+        (
+            Platform.INSTAGRAM,
+            "block",
+            "unsupported",
+            "Instagram has no way to block through its API",
+            ":information_source: Instagram cannot block — do it in the app",
+        ),
+        (
+            Platform.FACEBOOK,
+            "hide",
+            "not_connected",
+            "this account is not connected",
+            ":information_source: not connected: do it on Facebook by hand",
+        ),
+    ],
+)
+def test_platform_result_line(
+    platform: Platform, action: str, status: str, detail: str | None, line: str
+) -> None:
+    card = decided_card(
+        platform=platform,
+        decision=hidden(
+            action=action, outcome_status=status, outcome_detail=detail, preserved_sha256=None
+        ),
+    )
+    assert render(card).blocks[1]["elements"][0]["text"] == line
+
+
+def test_approve_has_no_result_line() -> None:
+    message = render(decided_card(decision=decision(outcome_status="done")))
+    assert "confirmed" not in all_mrkdwn(message)
+
+
+def test_platform_detail_is_escaped() -> None:
+    card = decided_card(
+        decision=hidden(outcome_status="failed", outcome_detail="<!channel> said <@U1> & no")
+    )
+    mrkdwn = all_mrkdwn(render(card))
+    assert "<!channel>" not in mrkdwn
+    assert "&lt;!channel&gt; said &lt;@U1&gt; &amp; no" in mrkdwn
+
+
+def test_decision_note_is_plain_text() -> None:
+    message = render(decided_card(decision=hidden(note="<@U123> *asked* &amp;")))
+    assert "Note: <@U123> *asked* &amp;" in plain_texts(message)
+    assert "<@U123>" not in all_mrkdwn(message)
+
+
+FOLLOW_UPS = [
+    (
+        "hide",
+        Platform.FACEBOOK,
+        [
+            (ui_ids.UNDO, "Undo"),
+            (ui_ids.WARN, "Warn…"),
+            (ui_ids.BLOCK, "Block…"),
+            (ui_ids.DELETE, "Delete…"),
+        ],
+    ),
+    (
+        "hide",
+        Platform.INSTAGRAM,
+        [(ui_ids.UNDO, "Undo"), (ui_ids.WARN, "Warn…"), (ui_ids.DELETE, "Delete…")],
+    ),
+    (
+        "hide",
+        Platform.YOUTUBE,
+        [
+            (ui_ids.UNDO, "Undo"),
+            (ui_ids.WARN, "Warn…"),
+            (ui_ids.BLOCK, "Block…"),
+            (ui_ids.DELETE, "Delete…"),
+        ],
+    ),
+    ("hide", Platform.X, [(ui_ids.UNDO, "Undo"), (ui_ids.WARN, "Warn…"), (ui_ids.BLOCK, "Mute…")]),
+    ("block", Platform.FACEBOOK, [(ui_ids.UNDO, "Undo")]),
+    ("block", Platform.YOUTUBE, []),  # YouTube has no unban by API
+    ("block", Platform.X, [(ui_ids.UNDO, "Undo")]),  # unmute
+    ("warn", Platform.FACEBOOK, [(ui_ids.BLOCK, "Block…")]),
+    ("warn", Platform.X, [(ui_ids.BLOCK, "Mute…")]),
+    ("warn", Platform.INSTAGRAM, []),
+    ("approve", Platform.FACEBOOK, []),
+    ("delete", Platform.FACEBOOK, []),
+    ("delete", Platform.YOUTUBE, []),
+    ("unhide", Platform.FACEBOOK, []),
+    ("unblock", Platform.FACEBOOK, []),
+]
+
+
+@pytest.mark.parametrize(("action", "platform", "expected"), FOLLOW_UPS)
+def test_follow_up_buttons(
+    action: str, platform: Platform, expected: list[tuple[str, str]]
+) -> None:
+    card = decided_card(platform=platform, review_version=3, decision=hidden(action=action))
+    message = render(card)
+
+    assert button_set(message) == expected
+    assert all(json.loads(b["value"]) == {"item": 7, "version": 3} for b in buttons(message))
+    if expected:
+        (actions,) = blocks_of_type(message, "actions")
+        assert actions["block_id"] == "decided:7:3"
+    else:
+        assert blocks_of_type(message, "actions") == []
+
+
+@pytest.mark.parametrize(
+    ("action", "platform", "verb"),
+    [
+        ("hide", Platform.FACEBOOK, "unhide"),
+        ("block", Platform.FACEBOOK, "unblock"),
+        ("block", Platform.X, "unmute"),
+    ],
+)
+def test_undo_asks_for_confirmation(action: str, platform: Platform, verb: str) -> None:
+    message = render(decided_card(platform=platform, decision=hidden(action=action)))
+    undo = next(b for b in buttons(message) if b["action_id"] == ui_ids.UNDO)
+    confirm = undo["confirm"]
+
+    assert verb in confirm["title"]["text"]
+    assert confirm["confirm"]["text"] == verb.title()
+    assert len(confirm["title"]["text"]) <= 100
+    assert len(confirm["text"]["text"]) <= 300
+    assert len(confirm["confirm"]["text"]) <= 30
+    assert len(confirm["deny"]["text"]) <= 30
+
+
+def test_no_undo_where_the_platform_could_not_do_it() -> None:
+    card = decided_card(decision=hidden(action="hide", outcome_status="unsupported"))
+    assert ui_ids.UNDO not in [b["action_id"] for b in buttons(render(card))]
+
+
+def test_no_block_follow_up_for_an_author_already_blocked() -> None:
+    card = decided_card(decision=hidden(), history=AuthorHistory(blocks=1))
+    assert ui_ids.BLOCK not in [b["action_id"] for b in buttons(render(card))]
+
+
+def test_decided_author_line_counts_what_is_on_record() -> None:
+    card = decided_card(decision=hidden(), history=AuthorHistory(earlier_comments=2, hides=1))
+    assert "3rd comment here · 1 hide · 0 warnings on record" in " ".join(plain_texts(render(card)))
+
+
+# --- block ids --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("card", list(CARDS.values()), ids=list(CARDS))
+def test_block_ids_are_unique_and_carry_the_card_version(card: TriageCard) -> None:
+    message = render(card)
+    ids = [block["block_id"] for block in message.blocks if "block_id" in block]
+
+    assert len(ids) == len(set(ids))
+    for block_id in ids:
+        assert f":{card.review_item_id}:{card.review_version}" in block_id
+    newer = render(dataclasses.replace(card, review_version=card.review_version + 1))
+    newer_ids = {block["block_id"] for block in newer.blocks if "block_id" in block}
+    assert not newer_ids & set(ids)
