@@ -489,6 +489,10 @@ def result_line(card: TriageCard, decision: DecisionView) -> str | None:
         return f":information_source: {name} cannot {verb} — do it in the app"
     if status == "not_connected":
         return f":information_source: not connected: do it on {name} by hand"
+    if status == "unknown":
+        return f":grey_question: not known whether {name} posted it — check on {name}"
+    if status == "not_needed":
+        return f":information_source: nothing to do on {name} ({escape_mrkdwn(detail or '')})"
     return f":grey_question: {name}: {escape_mrkdwn(status)}"
 
 

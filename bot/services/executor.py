@@ -2,8 +2,9 @@
 
 It is the outbox handler for ``platform.execute``, so it runs after the decision (and, for a
 removal, the preserved original) is safely stored, and runs again after a crash or a failure.
-Every platform action it uses is idempotent or treats "already done" as done, so running twice
-is harmless. The outcome row says what happened; the card shows it.
+Hide, delete and block are idempotent or treat "already done" as done, so running twice is
+harmless; a public reply is not, so a reply interrupted mid-call is never posted again blind.
+The outcome row says what happened; the card shows it.
 """
 
 from __future__ import annotations
@@ -56,6 +57,8 @@ PLATFORM_ACTION = {
     Action.WARN: PlatformAction.REPLY,
 }
 WARNING_RESPONSE = "removal_warning"
+FINAL = frozenset({"done", "unsupported", "not_connected", "not_needed", "unknown"})
+"""Outcomes after which the executor never calls the platform again for that decision."""
 AUTH_RETRY = timedelta(minutes=15)
 PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 
@@ -96,9 +99,39 @@ class Executor:
             outcome = session.scalar(
                 select(DecisionOutcome).where(DecisionOutcome.decision_id == decision_id)
             )
-            if outcome is not None and outcome.status in ("done", "unsupported", "not_connected"):
+            if outcome is not None and outcome.status in FINAL:
                 return  # already carried out: a repeat delivery after a crash
+            undone_later = session.scalar(
+                select(Decision.id).where(Decision.undoes_decision_id == decision_id)
+            )
+            sending_reply = outcome is not None and outcome.status == "sending"
             job = self._load(session, decision_id)
+            target = job[1].undoes_decision_id
+            target_done = (
+                target is None
+                or session.scalar(
+                    select(DecisionOutcome.status).where(DecisionOutcome.decision_id == target)
+                )
+                == "done"
+            )
+        if undone_later is not None:
+            # Undone before it was carried out (e.g. while it waited out a rate limit).
+            self._finish(decision_id, "not_needed", "undone before it was carried out")
+            return
+        if not target_done:
+            self._finish(decision_id, "not_needed", "what it undoes was never carried out")
+            return
+        if sending_reply:
+            # A reply was being posted when we crashed or timed out: posting again could
+            # put two warnings on the council's page, so a person checks instead.
+            self._finish(
+                decision_id,
+                "unknown",
+                "it is not known whether the reply was posted — check on the platform",
+            )
+            return
+        if Action(job[1].action) is Action.WARN:
+            self._finish(decision_id, "sending", "posting the warning", notify=False)
         try:
             status, detail, ref = self._perform(*job)
         except RateLimited as exc:
@@ -109,6 +142,15 @@ class Executor:
             self._finish(decision_id, "failed", f"{exc.detail} — retrying when fixed")
             raise RetryLater(str(exc), AUTH_RETRY.total_seconds()) from None
         except PlatformError as exc:
+            if Action(job[1].action) is Action.WARN:
+                # A timeout may come after the reply was posted: never post it again blind.
+                self._finish(
+                    decision_id,
+                    "unknown",
+                    f"{exc.detail} — it is not known whether the reply was posted; "
+                    "check on the platform",
+                )
+                return
             self._finish(decision_id, "failed", f"{exc.detail} — retrying")
             raise
         self._finish(decision_id, status, detail, ref)
@@ -168,10 +210,11 @@ class Executor:
             result = connector.perform(platform_action, comment, text=text)
         except Unsupported as exc:
             return "unsupported", exc.detail, None
-        except Gone:
+        except Gone as exc:
             if action in (Action.HIDE, Action.DELETE):
                 return "done", f"already gone from {name}", None
-            raise
+            # Retrying cannot bring the comment (or the author) back.
+            return "failed", f"gone from {name}: {exc.detail}", None
         except Invalid as exc:
             # Our request was refused as wrong: retrying will not help; a person must look.
             return "failed", exc.detail, None
@@ -199,7 +242,15 @@ class Executor:
             },
         )
 
-    def _finish(self, decision_id: int, status: str, detail: str, ref: str | None = None) -> None:
+    def _finish(
+        self,
+        decision_id: int,
+        status: str,
+        detail: str,
+        ref: str | None = None,
+        *,
+        notify: bool = True,
+    ) -> None:
         now: datetime = self._clock()
         with self._sessions.begin() as session:
             outcome = session.scalar(
@@ -213,6 +264,8 @@ class Executor:
             outcome.platform_ref = ref or outcome.platform_ref
             outcome.attempts += 1
             outcome.updated_at = now
+            if not notify:
+                return
             item_id = session.get_one(Decision, decision_id).review_item_id
             # The card shows the platform's result; each attempt gets its own update.
             enqueue(

@@ -224,7 +224,10 @@ class IngestService:
         )
         session.add(classification)
         session.flush()
-        item = session.scalar(select(ReviewItem).where(ReviewItem.comment_id == version.comment_id))
+        # Locked: a click claiming this item's version at the same moment must not be lost.
+        item = session.scalar(
+            select(ReviewItem).where(ReviewItem.comment_id == version.comment_id).with_for_update()
+        )
         if item is None:
             item = ReviewItem(
                 comment_id=version.comment_id,

@@ -9,7 +9,7 @@ idempotent: a message may be delivered again after a crash.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -87,10 +87,10 @@ class OutboxDispatcher:
         self._handlers = handlers
         self._clock = clock
 
-    def deliver_due(self, limit: int = 100) -> DeliveryReport:
-        """Deliver up to ``limit`` due messages, most urgent first."""
+    def deliver_due(self, limit: int = 100, *, key_prefixes: Sequence[str] = ()) -> DeliveryReport:
+        """Deliver up to ``limit`` due messages, most urgent first (only matching keys if given)."""
         report = DeliveryReport()
-        for message_id in self._due_ids(limit):
+        for message_id in self._due_ids(limit, key_prefixes):
             message = self._claim(message_id)
             if message is None:
                 continue  # someone else took it
@@ -112,7 +112,7 @@ class OutboxDispatcher:
                 or 0
             )
 
-    def _due_ids(self, limit: int) -> list[int]:
+    def _due_ids(self, limit: int, key_prefixes: Sequence[str] = ()) -> list[int]:
         now = self._clock()
         with self._sessions() as session:
             query = (
@@ -124,6 +124,10 @@ class OutboxDispatcher:
                 .order_by(OutboxMessage.priority.desc(), OutboxMessage.id)
                 .limit(limit)
             )
+            if key_prefixes:
+                query = query.where(
+                    or_(*(OutboxMessage.idempotency_key.startswith(p) for p in key_prefixes))
+                )
             return list(session.scalars(query))
 
     def _claim(self, message_id: int) -> OutboxMessage | None:

@@ -61,7 +61,7 @@ ON_PLATFORM = frozenset(Action) - {Action.APPROVE}
 PENDING, AWAITING, DECIDED = "pending", "awaiting_approval", "decided"
 ALLOWED_FROM = {
     Action.APPROVE: (PENDING,),
-    Action.HIDE: (PENDING,),
+    Action.HIDE: (PENDING, DECIDED),  # e.g. after a warning or a block
     Action.DELETE: (PENDING, DECIDED),  # e.g. delete what is already hidden, if necessary
     Action.BLOCK: (PENDING, DECIDED),  # block the author of a comment already hidden
     Action.WARN: (PENDING, DECIDED),  # the warning usually follows a removal
@@ -142,6 +142,8 @@ class ReviewService:
                 request.expected_version,
                 ALLOWED_FROM[request.action],
             )
+            if request.action is Action.HIDE and self._removal_in_force(session, item):
+                raise Refused("This comment is already hidden.", code="not_applicable")
             needs = self._approval_needed(session, item, request.action)
             if needs is not None:
                 removal = RemovalRequest(
@@ -190,6 +192,12 @@ class ReviewService:
             if removal is None:
                 raise Refused("That removal request no longer exists.", code="unknown_request")
             self._check_resolver(removal, member, approve=approve)
+            if removal.status == "superseded":
+                raise Refused(
+                    "This removal request is out of date (the comment changed since it was "
+                    "asked for); please look at the card again.",
+                    code="stale",
+                )
             if removal.status != "pending":
                 raise Refused(
                     f"Already {removal.status} by <@{removal.resolved_by}>.",
@@ -206,7 +214,11 @@ class ReviewService:
                 stale = True
             elif not approve:
                 removal.status = "declined"
-                item.status = PENDING
+                # Back to where it was: a Delete asked for after a Hide leaves it hidden.
+                earlier = session.scalar(
+                    select(Decision.id).where(Decision.review_item_id == item.id).limit(1)
+                )
+                item.status = DECIDED if earlier is not None else PENDING
                 item.version += 1
                 item.updated_at = now
                 self._sync_card(session, item, now)
@@ -232,6 +244,13 @@ class ReviewService:
             "for); please look at the card again.",
             code="stale",
         )
+
+    def request_item(self, request_id: int) -> int | None:
+        """The review item a removal request is about, if the request exists."""
+        with self._sessions() as session:
+            return session.scalar(
+                select(RemovalRequest.review_item_id).where(RemovalRequest.id == request_id)
+            )
 
     @staticmethod
     def _check_resolver(removal: RemovalRequest, member: MemberInfo, *, approve: bool) -> None:
@@ -288,15 +307,26 @@ class ReviewService:
     def _approval_needed(self, session: Session, item: ReviewItem, action: Action) -> str | None:
         if action is Action.DELETE:
             return "clerk"
-        if action is Action.HIDE:
+        if action in (Action.HIDE, Action.BLOCK):
+            # Removing a comment (or its author) the policy did not suggest removing needs a
+            # second SMAT member: criticism is never removed by one click.
             suggested = session.scalar(
                 select(Classification.suggested_action).where(
                     Classification.id == item.classification_id
                 )
             )
-            if suggested in (None, "approve"):
+            if suggested not in ("hide", "escalate") and not self._removal_in_force(session, item):
                 return "second_member"
         return None
+
+    @staticmethod
+    def _removal_in_force(session: Session, item: ReviewItem) -> bool:
+        """Whether a hide of this comment stands (a block after a hide is a follow-up)."""
+        decisions = session.scalars(
+            select(Decision).where(Decision.review_item_id == item.id)
+        ).all()
+        undone = {d.undoes_decision_id for d in decisions}
+        return any(d.action == "hide" and d.id not in undone for d in decisions)
 
     def _undone_decision(self, session: Session, item: ReviewItem, action: Action) -> int | None:
         if action not in UNDOES:

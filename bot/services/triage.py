@@ -47,26 +47,36 @@ class TriageDesk:
 
     def decide(self, request: DecisionRequest) -> Recorded | Requested:
         """Record a decision and update its card; raise Refused (after refreshing a stale card)."""
+        outcome: Recorded | Requested | None = None
         try:
-            return self._review.decide(request)
+            outcome = self._review.decide(request)
+            return outcome
         finally:
             # Whether or not it was recorded, the card should show the truth now: the update a
             # decision queued, the platform action, or the refresh an out-of-date card needs.
-            self._deliver()
+            self._deliver(request.review_item_id, outcome)
 
     def resolve(self, request_id: int, actor_slack_id: str, *, approve: bool) -> Recorded | None:
         """Approve or decline a removal request, then deliver what follows."""
+        outcome = None
         try:
-            return self._review.resolve(request_id, actor_slack_id, approve=approve)
+            outcome = self._review.resolve(request_id, actor_slack_id, approve=approve)
+            return outcome
         finally:
-            self._deliver()
+            item_id = outcome.review_item_id if outcome else self._review.request_item(request_id)
+            if item_id is not None:
+                self._deliver(item_id, outcome)
 
-    def _deliver(self) -> None:
-        # Carrying a decision out on the platform queues the card update that shows its
-        # result; one pass would leave the card saying "pending" until the next background
-        # pass. Failures are rescheduled into the future, so this stops when nothing is due.
+    def _deliver(self, item_id: int, outcome: Recorded | Requested | None) -> None:
+        # Only this card's messages, not the whole outbox: a listener thread must not be
+        # tied up by a backlog (the background dispatcher delivers the rest).
+        prefixes = [f"slack.sync_card:{item_id}:"]
+        if isinstance(outcome, Recorded):
+            prefixes.append(f"platform.execute:{outcome.decision_id}")
+        # Carrying a decision out queues the card update that shows its result; a few passes
+        # deliver that too. Failures are rescheduled into the future, so this stops.
         for _ in range(MAX_DELIVERY_PASSES):
-            report = self._outbox.deliver_due()
+            report = self._outbox.deliver_due(limit=10, key_prefixes=prefixes)
             if report.delivered == 0 and report.retrying == 0:
                 return
 

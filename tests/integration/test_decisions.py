@@ -173,6 +173,7 @@ def test_deleting_needs_the_clerk(container: Container, connector: FakeConnector
 
 def test_undo_reverses_the_latest_hide_once(container: Container, connector: FakeConnector) -> None:
     hidden = _decide(container, ABUSE, Action.HIDE, reason_code="bullying_or_harassment")
+    _run_executor(container, connector)  # hidden on the platform
     undone = _decide(container, ABUSE, Action.UNHIDE)
     assert isinstance(hidden, Recorded)
     assert isinstance(undone, Recorded)
@@ -313,3 +314,65 @@ def test_approving_a_request_moves_the_card_on(container: Container) -> None:
     assert item.version == awaiting_version + 1
     assert decision.review_version == awaiting_version
     assert f"slack.sync_card:{CRITICISM}:{item.version}" in keys
+
+
+def test_a_hide_undone_before_it_ran_is_never_carried_out(
+    container: Container, connector: FakeConnector
+) -> None:
+    hidden = _decide(container, ABUSE, Action.HIDE, reason_code="bullying_or_harassment")
+    undone = _decide(container, ABUSE, Action.UNHIDE)
+    assert isinstance(hidden, Recorded)
+    assert isinstance(undone, Recorded)
+    _run_executor(container, connector)
+    assert connector.performed == []
+    assert _outcome(container, hidden.decision_id).status == "not_needed"
+    assert _outcome(container, undone.decision_id).status == "not_needed"
+
+
+def test_hiding_criticism_with_a_link_still_needs_a_second_member(container: Container) -> None:
+    container.ingest().ingest(
+        [incoming("c3", "The minutes are wrong, see www.example.org/minutes")]
+    )
+    with container.sessions() as session:
+        item = session.scalars(select(ReviewItem).order_by(ReviewItem.id.desc())).first()
+        assert item is not None
+        item_id = item.id
+    assert isinstance(_decide(container, item_id, Action.HIDE, reason_code="spam"), Requested)
+    assert isinstance(
+        _decide(container, CRITICISM, Action.BLOCK, reason_code="bullying_or_harassment"), Requested
+    )
+
+
+def test_declining_a_delete_of_a_hidden_comment_leaves_it_hidden(container: Container) -> None:
+    _decide(container, ABUSE, Action.HIDE, reason_code="bullying_or_harassment")
+    requested = _decide(container, ABUSE, Action.DELETE, reason_code="bullying_or_harassment")
+    assert isinstance(requested, Requested)
+    container.review.resolve(requested.request_id, "U0CLERK", approve=False)
+    with container.sessions() as session:
+        assert session.get_one(ReviewItem, ABUSE).status == "decided"
+    with pytest.raises(Refused):
+        _decide(container, ABUSE, Action.HIDE, reason_code="bullying_or_harassment")
+
+
+def test_a_warning_interrupted_mid_call_is_not_posted_again(
+    container: Container, connector: FakeConnector
+) -> None:
+    recorded = _decide(container, ABUSE, Action.WARN, reason_code="bullying_or_harassment")
+    assert isinstance(recorded, Recorded)
+    original = connector.perform
+    calls: list[PlatformAction] = []
+
+    def timing_out(action: PlatformAction, comment: Any, *, text: str | None = None) -> Any:
+        calls.append(action)
+        raise Transient("facebook", "read timed out")
+
+    connector.perform = timing_out  # type: ignore[method-assign]
+    executor = _executor(container, connector)
+    executor.execute({"decision_id": recorded.decision_id})
+    connector.perform = original  # type: ignore[method-assign]
+    executor.execute({"decision_id": recorded.decision_id})
+    assert calls == [PlatformAction.REPLY]
+    assert connector.performed == []
+    outcome = _outcome(container, recorded.decision_id)
+    assert outcome.status == "unknown"
+    assert "not known whether the reply was posted" in (outcome.detail or "")
