@@ -9,7 +9,7 @@ from slack_bolt import App
 from slack_sdk import WebClient
 
 from bot.container import Container
-from handlers import actions, commands
+from handlers import actions, commands, home
 
 log = logging.getLogger(__name__)
 
@@ -31,5 +31,6 @@ def create_slack_app(container: Container, *, client: WebClient | None = None) -
         logger=logging.getLogger("slack_bolt"),
     )
     actions.register(app, container)
-    commands.register(app, container.members, container.settings)
+    commands.register(app, container)
+    home.register(app, container)
     return app

@@ -1,10 +1,16 @@
-"""The ``/smat`` slash command: SMAT membership managed from Slack by the Clerk and Deputy.
+"""The ``/smat`` slash command: the queue, authors, accounts and SMAT membership, from Slack.
 
-``/smat members add @person ROLE``, ``/smat members remove @person``, ``/smat members list``,
-``/smat members review [ID]`` and ``/smat help``. The listener acks at once (Slack allows three
-seconds), parses the text into a small typed command, calls the MemberDirectory and answers
-the person privately through the command's ``response_url``. A change made by the Deputy Clerk
-is also sent to the Clerk(s) by DM — or to the escalation channel when no Clerk is enrolled.
+``/smat queue``, ``/smat author TEXT`` and ``/smat accounts`` answer any SMAT member (the viewer
+role included); ``/smat members add @person ROLE``, ``/smat members remove @person``,
+``/smat members list`` and ``/smat members review [ID]`` are for the Clerk and the Deputy;
+``/smat help`` is for anyone. The listener acks at once (Slack allows three seconds), parses the
+text into a small typed command, calls a service and answers the person privately through the
+command's ``response_url``. A change made by the Deputy Clerk is also sent to the Clerk(s) by
+DM — or to the escalation channel when no Clerk is enrolled.
+
+Residents who comment are not Slack users, so an author is found by part of the name they
+comment under (``/smat author kev``), never by an @-mention; what they wrote is shown as
+``plain_text`` only (see bot/home.py).
 
 The manifest sets ``should_escape: true``, so Slack sends a picked user as ``<@U123|name>``
 and escapes ``&``, ``<`` and ``>`` in the rest of the text.
@@ -23,7 +29,9 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.rendering import escape_mrkdwn
+from bot.container import Container
+from bot.home import NOT_A_MEMBER_TEXT, accounts_message, author_message, queue_message
+from bot.rendering import Block, SlackMessage, escape_mrkdwn
 from bot.services.members import (
     ADD,
     REACTIVATE,
@@ -36,7 +44,7 @@ from bot.services.members import (
     MembershipChange,
     MembershipRefused,
 )
-from config.settings import Settings
+from bot.services.overview import Overview, member_who_may_view
 
 log = logging.getLogger(__name__)
 
@@ -44,13 +52,25 @@ COMMAND = "/smat"
 
 _MENTION = re.compile(r"^<@([UW][A-Z0-9]{2,})(?:\|([^>]*))?>$")
 _BARE_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+_MENTION_ANYWHERE = re.compile(r"<[@!#]")
 _WORD = re.compile(r"<[^>]*>|\S+")
 """A word, or a whole ``<...>`` mention (Slack escapes ``>`` inside it, so it cannot end early)."""
 _ECHO_LIMIT = 80
+AUTHOR_TEXT_MIN = 2
+AUTHOR_TEXT_MAX = 100
 
 HELP = "\n".join(
     [
         "*SMAT Bot — `/smat` commands*",
+        "For every SMAT member:",
+        "• `/smat queue` — how many comments wait (pending, awaiting approval, flagged and "
+        "clean) and how long the oldest has waited",
+        "• `/smat author NAME` — commenters whose name contains NAME (up to 10): on each "
+        "account, their comments, hides, warnings (strikes), blocks and the latest decision",
+        "• `/smat accounts` — the council's accounts and their status",
+        "• SMAT Bot's *Home* tab — the queue, the comments waiting longest, removals awaiting "
+        "approval and your own recent decisions",
+        "For the Clerk and the Deputy Clerk:",
         "• `/smat members list` — who is in SMAT: each member's role, and when and by whom "
         "they were added",
         "• `/smat members add @person ROLE` — add someone to SMAT, or change their role",
@@ -68,6 +88,23 @@ HELP = "\n".join(
 
 
 # --------------------------------------------------------------------------- parsing
+
+
+@dataclass(frozen=True)
+class ShowQueue:
+    """``/smat queue``."""
+
+
+@dataclass(frozen=True)
+class FindAuthor:
+    """``/smat author TEXT``: commenters whose display name contains ``text``."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class ShowAccounts:
+    """``/smat accounts``."""
 
 
 @dataclass(frozen=True)
@@ -105,7 +142,14 @@ class ReviewChanges:
     event_id: int | None = None
 
 
-SmatCommand = ShowHelp | AddMember | RemoveMember | ListMembers | ReviewChanges
+MemberCommand = AddMember | RemoveMember | ListMembers | ReviewChanges
+OverviewCommand = ShowQueue | FindAuthor | ShowAccounts
+SmatCommand = ShowHelp | MemberCommand | OverviewCommand
+_WORDS: dict[type[OverviewCommand], str] = {
+    ShowQueue: "queue",
+    FindAuthor: "author",
+    ShowAccounts: "accounts",
+}
 
 
 class CommandProblem(ValueError):
@@ -121,7 +165,23 @@ def parse_smat_command(text: str) -> SmatCommand:
     words = _WORD.findall(text)
     if not words or words[0].lower() in ("help", "?"):
         return ShowHelp()
-    if words[0].lower() != "members":
+    first = words[0].lower()
+    if first == "queue":
+        _no_more(words[1:], 0, "/smat queue")
+        return ShowQueue()
+    if first == "accounts":
+        if words[1:2] and words[1].lower() == "list":
+            words = words[1:]
+        _no_more(words[1:], 0, "/smat accounts")
+        return ShowAccounts()
+    if first in ("author", "authors"):
+        return FindAuthor(_author_text(text))
+    if first == "history":
+        raise CommandProblem(
+            "Residents who comment are not Slack users, so they cannot be @-mentioned. "
+            "Find them by part of the name they comment under: `/smat author NAME`."
+        )
+    if first != "members":
         return ShowHelp(f"I don't know `/smat {_echo(words[0])}`.")
     if len(words) == 1:
         return ShowHelp()
@@ -156,6 +216,27 @@ def parse_smat_command(text: str) -> SmatCommand:
             )
         return ReviewChanges(int(number))
     return ShowHelp(f"I don't know `/smat members {_echo(words[1])}`.")
+
+
+def _author_text(text: str) -> str:
+    """The search text after ``author``, as typed (Slack's escaping undone)."""
+    parts = text.strip().split(None, 1)
+    raw = parts[1].strip() if len(parts) > 1 else ""
+    if _MENTION_ANYWHERE.search(raw):
+        raise CommandProblem(
+            "Residents who comment are not Slack users, so they cannot be @-mentioned. "
+            "Type part of the name they comment under instead: `/smat author NAME`."
+        )
+    search = " ".join(_unescape(raw).split())  # a doubled space typed by accident
+    if len(search) < AUTHOR_TEXT_MIN:
+        raise CommandProblem(
+            "Please give at least two letters of the commenter's name: `/smat author NAME`."
+        )
+    if len(search) > AUTHOR_TEXT_MAX:
+        raise CommandProblem(
+            f"That is longer than any name I search for ({AUTHOR_TEXT_MAX} characters at most)."
+        )
+    return search
 
 
 def parse_user(word: str) -> tuple[str, str]:
@@ -212,10 +293,25 @@ def _echo(text: str) -> str:
 # --------------------------------------------------------------------------- listener
 
 
-def register(app: App, members: MemberDirectory, settings: Settings) -> None:
+def register(app: App, container: Container) -> None:
     """Attach the ``/smat`` command listener to the Bolt app."""
+    members = container.members
+    settings = container.settings
+    overview = Overview(container.sessions)
     escalation_channel = settings.slack.channels.escalation
     tz = settings.council.tz
+    reason_labels = {code: reason.label for code, reason in settings.policy.reason_codes.items()}
+
+    def answer_overview(user_id: str, parsed: OverviewCommand) -> SlackMessage:
+        if member_who_may_view(members, user_id) is None:
+            log.warning("refused /smat %s to %s: not a SMAT member", _WORDS[type(parsed)], user_id)
+            return SlackMessage(NOT_A_MEMBER_TEXT, [])
+        if isinstance(parsed, ShowQueue):
+            return queue_message(overview.queue(), tz, container.clock())
+        if isinstance(parsed, FindAuthor):
+            return author_message(overview.find_authors(parsed.text), reason_labels, tz)
+        configured = {account.name for account in settings.accounts}
+        return accounts_message(container.accounts.statuses(configured))
 
     @app.command(COMMAND)
     def smat(ack: Ack, command: dict[str, Any], respond: Respond, client: WebClient) -> None:
@@ -228,6 +324,18 @@ def register(app: App, members: MemberDirectory, settings: Settings) -> None:
             parsed = parse_smat_command(str(command.get("text") or ""))
         except CommandProblem as problem:
             _answer(respond, problem.message)
+            return
+        if isinstance(parsed, ShowQueue | FindAuthor | ShowAccounts):
+            try:
+                message = answer_overview(user_id, parsed)
+            except SQLAlchemyError:
+                log.exception("/smat could not read the records")
+                message = SlackMessage(
+                    "Sorry — something went wrong reading the records. Please try again in a "
+                    "minute; if it keeps happening, tell whoever looks after SMAT Bot.",
+                    [],
+                )
+            _answer(respond, message.text, message.blocks)
             return
         change: MembershipChange | None = None
         try:
@@ -257,9 +365,15 @@ def register(app: App, members: MemberDirectory, settings: Settings) -> None:
             notify_clerks(client, members.clerk_ids(), change, escalation_channel)
 
 
-def _answer(respond: Respond, text: str) -> None:
+def _answer(respond: Respond, text: str, blocks: list[Block] | None = None) -> None:
     try:
-        respond(text=text, response_type="ephemeral", unfurl_links=False, unfurl_media=False)
+        respond(
+            text=text,
+            blocks=blocks or None,
+            response_type="ephemeral",
+            unfurl_links=False,
+            unfurl_media=False,
+        )
     except (SlackClientError, OSError) as exc:
         log.warning("could not answer a /smat command: %s", type(exc).__name__)
 

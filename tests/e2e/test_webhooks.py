@@ -118,7 +118,7 @@ def test_a_signed_delivery_becomes_a_card_and_a_replay_changes_nothing(
     base_url, container = bot
     payload = _delivery("987654321098765_1", "When will the bins on Mill Lane be collected?")
     assert _post(base_url, payload).status_code == 200
-    post = fake_slack.wait_for("chat.postMessage", ok=True)[0]
+    post = fake_slack.wait_for("chat.postMessage", ok=True, timeout=60)[0]
     assert "Facebook comment from A Resident" in post.params["text"]
     assert _post(base_url, payload).status_code == 200  # Meta retries deliveries
     time.sleep(0.5)
@@ -149,9 +149,9 @@ def test_a_comment_deleted_by_its_author_is_marked_on_its_card(
     base_url, container = bot
     comment_id = "987654321098765_3"
     assert _post(base_url, _delivery(comment_id, "Road closed again?")).status_code == 200
-    fake_slack.wait_for("chat.postMessage", ok=True)
+    fake_slack.wait_for("chat.postMessage", ok=True, timeout=60)
     assert _post(base_url, _delivery(comment_id, "", verb="remove")).status_code == 200
-    update = fake_slack.wait_for("chat.update", ok=True)[-1]
+    update = fake_slack.wait_for("chat.update", ok=True, timeout=60)[-1]
     assert "Deleted by its author" in json.dumps(update.params["blocks"])
     with container.sessions() as session:
         assert session.scalars(select(Comment.deleted_at)).one() is not None
