@@ -430,10 +430,10 @@ def _quantize_int8(model: Any) -> None:
     """Replace the model's ``nn.Linear`` layers, in place, by dynamically quantised int8 ones.
 
     Weights become int8 with one scale per output channel; activations are quantised per batch
-    at run time. In place, so the fp32 and int8 copies are not both kept. Packed with oneDNN
-    where torch has it: 1.4x faster than the default FBGEMM packing on the measured Xeon (AVX-512
-    VNNI, AMX), same drift (docs/PERFORMANCE.md). Each packed weight keeps its kernel, so the
-    process-wide engine setting is put back afterwards.
+    at run time. In place, so the fp32 and int8 copies are not both kept. Packed for oneDNN
+    where torch has it: 1.3-1.5x faster than the default FBGEMM packing on the measured Xeon
+    (AVX-512 VNNI, AMX), same drift (docs/PERFORMANCE.md). Each packed weight keeps its kernel,
+    so the process-wide engine setting is put back afterwards.
     """
     import torch
 

@@ -145,7 +145,7 @@ class DetoxifySettings(_Section):
     checkpoint_sha256: str | None = Field(default=None, pattern=r"^[0-9a-fA-F]{64}$")
     device: str | None = None
     optimize: Literal["none", "int8"] = "none"
-    """``int8``: dynamic int8 quantisation of the Linear layers on CPU, about 2-3x faster;
+    """``int8``: dynamic int8 quantisation of the Linear layers (CPU only), about 3x faster;
     scores drift slightly and the model version records it (docs/PERFORMANCE.md)."""
 
 
