@@ -33,9 +33,10 @@ from email.message import EmailMessage
 from email.parser import BytesParser
 from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
-from typing import Any, Self, cast
+from typing import Any, cast
 from urllib.parse import parse_qs, unquote, urlsplit
+
+from tests.fakes.loopback import LoopbackServer
 
 JsonDict = dict[str, Any]
 
@@ -183,7 +184,7 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
 
-class FakeSlack:
+class FakeSlack(LoopbackServer):
     """Fake Slack Web API (plus upload and response_url endpoints) on a local port."""
 
     def __init__(
@@ -207,9 +208,7 @@ class FakeSlack:
         self.bot_id = bot_id
         self.bot_name = bot_name
         self.app_id = app_id
-        self._host = host
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
+        super().__init__(host)
         # One lock guards all state; the condition lets wait_for sleep until a call lands.
         self._lock = threading.RLock()
         self._recorded = threading.Condition(self._lock)
@@ -251,52 +250,8 @@ class FakeSlack:
 
     # ------------------------------------------------------------------ lifecycle
 
-    def start(self) -> Self:
-        """Bind an ephemeral port and serve in a daemon thread."""
-        if self._server is not None:
-            return self
-        self._server = _Server((self._host, 0), self)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name=f"FakeSlack:{self.port}",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and release the port (idempotent)."""
-        server, thread = self._server, self._thread
-        self._server = self._thread = None
-        if server is not None:
-            server.shutdown()
-            server.server_close()
-        if thread is not None:
-            thread.join(timeout=5)
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        """The bound TCP port (only while started)."""
-        if self._server is None:
-            raise RuntimeError("FakeSlack is not running; call start() or use it as a context")
-        return int(self._server.server_address[1])
-
-    @property
-    def url_root(self) -> str:
-        """``http://127.0.0.1:PORT`` with no trailing slash."""
-        return f"http://{self._host}:{self.port}"
+    def _make_server(self, address: tuple[str, int]) -> ThreadingHTTPServer:
+        return _Server(address, self)
 
     @property
     def base_url(self) -> str:

@@ -18,10 +18,11 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
-from typing import Any, Self, cast
+from typing import Any, cast
 
 import httpx
+
+from tests.fakes.loopback import LoopbackServer
 
 Handle = Callable[[httpx.Request], httpx.Response]
 
@@ -84,66 +85,21 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(content)
 
 
-class PlatformServer:
+class PlatformServer(LoopbackServer):
     """A fake platform API on 127.0.0.1 (ephemeral port), serving requests one at a time."""
 
     def __init__(self, handle: Handle, host: str = "127.0.0.1") -> None:
         self._handle = handle
-        self._host = host
+        super().__init__(host)
         self._lock = threading.Lock()  # the in-memory fakes are not thread-safe
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
 
     def dispatch(self, request: httpx.Request) -> httpx.Response:
         """Hand one request to the fake, serialised with every other."""
         with self._lock:
             return self._handle(request)
 
-    def start(self) -> Self:
-        """Bind an ephemeral port and serve in a daemon thread."""
-        if self._server is None:
-            self._server = _Server((self._host, 0), self)
-            self._thread = threading.Thread(
-                target=self._server.serve_forever,
-                kwargs={"poll_interval": 0.05},
-                name=f"PlatformServer:{self.port}",
-                daemon=True,
-            )
-            self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and release the port (idempotent)."""
-        server, thread = self._server, self._thread
-        self._server = self._thread = None
-        if server is not None:
-            server.shutdown()
-            server.server_close()
-        if thread is not None:
-            thread.join(timeout=5)
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        """The bound port (only while started)."""
-        if self._server is None:
-            raise RuntimeError("PlatformServer is not running")
-        return int(self._server.server_address[1])
-
-    @property
-    def url_root(self) -> str:
-        """``http://127.0.0.1:PORT`` with no trailing slash."""
-        return f"http://{self._host}:{self.port}"
+    def _make_server(self, address: tuple[str, int]) -> ThreadingHTTPServer:
+        return _Server(address, self)
 
     @property
     def base_url(self) -> str:
