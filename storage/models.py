@@ -299,6 +299,63 @@ class PreservedRecord(Base):
     preserved_at: Mapped[datetime]
 
 
+class Reply(Base):
+    """A public reply posted for a ``reply`` decision: the words, and the standard response used."""
+
+    __tablename__ = "replies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    decision_id: Mapped[int] = mapped_column(ForeignKey("decisions.id"), unique=True)
+    canned_key: Mapped[str | None] = mapped_column(String(100), index=True)
+    """The standard response it started from, if any (the text may have been edited)."""
+    canned_version: Mapped[int | None]
+    text: Mapped[str] = mapped_column(Text)
+    route: Mapped[str | None] = mapped_column(String(30))
+    """What the comment was routed as: service_request, complaint, press, or none."""
+    routed_to: Mapped[str | None] = mapped_column(String(200))
+    """The contact (Slack channel or user) told about it."""
+    created_at: Mapped[datetime]
+
+
+class Escalation(Base):
+    """A comment put before the Town Clerk, and what the Clerk did about it."""
+
+    __tablename__ = "escalations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    review_item_id: Mapped[int] = mapped_column(ForeignKey("review_items.id"), index=True)
+    comment_id: Mapped[int] = mapped_column(ForeignKey("comments.id"), index=True)
+    decision_id: Mapped[int | None] = mapped_column(ForeignKey("decisions.id"))
+    """The ``escalate`` decision that opened it (none for an escalation the system raised)."""
+    reason: Mapped[str] = mapped_column(String(30))
+    """threat, abuse_of_staff, safeguarding, defamation_legal, press, complaint or unsure."""
+    offences: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    """Legislation named at escalation (Biggleswade Appendix C)."""
+    note: Mapped[str | None] = mapped_column(Text)
+    escalated_by: Mapped[str] = mapped_column(String(50))
+    """A Slack user id, or ``system`` for an automatic escalation."""
+    escalated_at: Mapped[datetime] = mapped_column(index=True)
+    immediate: Mapped[bool] = mapped_column(Boolean, default=False)
+    """Threats and safeguarding: the Clerk is pinged at once, even outside working hours."""
+    status: Mapped[str] = mapped_column(String(20), default="open", index=True)
+    """open, acknowledged or closed."""
+    acknowledged_by: Mapped[str | None] = mapped_column(String(50))
+    acknowledged_at: Mapped[datetime | None]
+    outcome: Mapped[str | None] = mapped_column(String(30))
+    """upheld, overruled, hidden_referred_police, reported_to_platform or replied."""
+    outcome_by: Mapped[str | None] = mapped_column(String(50))
+    outcome_at: Mapped[datetime | None]
+    outcome_note: Mapped[str | None] = mapped_column(Text)
+    next_reminder_at: Mapped[datetime | None] = mapped_column(index=True)
+    reminders_sent: Mapped[int] = mapped_column(default=0)
+    deputy_notified_at: Mapped[datetime | None]
+    clerk_dm_channel: Mapped[str | None] = mapped_column(String(50))
+    clerk_dm_ts: Mapped[str | None] = mapped_column(String(50))
+    channel: Mapped[str | None] = mapped_column(String(50))
+    channel_ts: Mapped[str | None] = mapped_column(String(50))
+    updated_at: Mapped[datetime]
+
+
 class IngestionWatermark(Base):
     """How far ingestion has read one stream of one account."""
 
