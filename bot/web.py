@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import logging
 from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from typing import Any
@@ -13,8 +15,11 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.slack_gate import envelope_problem
 from bot.webhooks import WEBHOOK_PLATFORMS, WebhookReceiver
 from platforms.types import Platform
+
+log = logging.getLogger(__name__)
 
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
@@ -39,10 +44,12 @@ def create_wsgi_app(
         if path in WEBHOOK_PATHS and webhooks is not None:
             return _webhook(webhooks, WEBHOOK_PATHS[path], environ, start_response)
         if path == "/slack/events":
-            length = int(environ.get("CONTENT_LENGTH") or 0)
+            length = _content_length(environ)
+            if length is None:
+                return _json(start_response, "400 Bad Request", {"error": "bad Content-Length"})
             if length > MAX_BODY_BYTES:
                 return _json(start_response, "413 Payload Too Large", {"error": "too large"})
-            return slack_handler(environ, start_response)
+            return _slack(slack_handler, environ, start_response, length)
         return _json(start_response, "404 Not Found", {"error": "not found"})
 
     return application
@@ -59,11 +66,10 @@ def _webhook(
         query = {k: v[0] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
         reply = webhooks.verify(platform, query)
     elif method == "POST":
-        try:
-            length = int(environ.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            length = -1
-        if not 0 <= length <= MAX_BODY_BYTES:
+        length = _content_length(environ)
+        if length is None:
+            return _json(start_response, "400 Bad Request", {"error": "bad Content-Length"})
+        if length > MAX_BODY_BYTES:
             return _json(start_response, "413 Payload Too Large", {"error": "too large"})
         body = environ["wsgi.input"].read(length)
         reply = webhooks.deliver(platform, body, environ.get("HTTP_X_HUB_SIGNATURE_256"))
@@ -75,6 +81,28 @@ def _webhook(
         [("Content-Type", reply.content_type), ("Content-Length", str(len(data)))],
     )
     return [data]
+
+
+def _slack(
+    slack_handler: SlackRequestHandler,
+    environ: dict[str, Any],
+    start_response: StartResponse,
+    length: int,
+) -> Iterable[bytes]:
+    """Hand a request to Bolt once its envelope is one Bolt can read without crashing."""
+    body = environ["wsgi.input"].read(length)
+    problem = envelope_problem(body, environ.get("CONTENT_TYPE", ""))
+    if problem:
+        log.warning("refused a malformed request to /slack/events: %s", problem)
+        return _json(start_response, "400 Bad Request", {"error": problem})
+    environ["wsgi.input"] = io.BytesIO(body)
+    return slack_handler(environ, start_response)
+
+
+def _content_length(environ: dict[str, Any]) -> int | None:
+    """The request's declared body size, or None when the header is not a plain number."""
+    declared = (environ.get("CONTENT_LENGTH") or "0").strip()
+    return int(declared) if declared.isascii() and declared.isdigit() else None
 
 
 def _health(sessions: sessionmaker[Session], start_response: StartResponse) -> Iterable[bytes]:
