@@ -104,7 +104,8 @@ class World:
     def card_text(self, container: Container) -> str:
         with container.sessions() as session:
             item = session.get_one(ReviewItem, self.item_id)
-        assert item.slack_channel and item.slack_ts
+        assert item.slack_channel
+        assert item.slack_ts
         message = self.slack.message(item.slack_channel, item.slack_ts)
         assert message is not None
         return json.dumps(message["blocks"])
