@@ -473,6 +473,8 @@ def result_line(card: TriageCard, decision: DecisionView) -> str | None:
     status = decision.outcome_status
     if status is None or decision.action == "approve":
         return None
+    if decision.action == "reply":
+        return reply_result(card, status, decision.outcome_detail)
     name = card.platform.display_name
     _, _, done_word = _action_words(decision.action, card.platform)
     detail = (decision.outcome_detail or "").strip()
