@@ -418,15 +418,6 @@ class Settings(BaseSettings):
             raise ValueError(f"accounts: duplicate account name(s): {', '.join(duplicates)}")
         return self
 
-    @model_validator(mode="after")
-    def _topics_route_somewhere(self) -> Self:
-        for name, topic in self.replies.topics.items():
-            if topic.route is not None and topic.route not in self.routing:
-                raise ValueError(
-                    f"replies.topics.{name}.route: {topic.route!r} has no routing section"
-                )
-        return self
-
     @classmethod
     def settings_customise_sources(
         cls,
