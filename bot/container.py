@@ -22,6 +22,7 @@ from bot.services.members import MemberDirectory
 from bot.services.outbox import Handler, OutboxDispatcher
 from bot.services.polling import Poller
 from bot.services.review import ReviewService
+from bot.services.routing import RouteNotifier
 from bot.services.slack_cards import SlackCardPublisher
 from bot.services.triage import TriageDesk
 from bot.webhooks import WebhookReceiver
@@ -165,9 +166,13 @@ def build(
             {code: reason.label for code, reason in settings.policy.reason_codes.items()},
             settings.council.tz,
             {code: reason.clause for code, reason in settings.policy.reason_codes.items()},
+            enquiry_topics=settings.replies.topics,
         )
         handlers["slack.sync_card"] = publisher.sync_card
         handlers["slack.account_alert"] = publisher.account_alert
+        handlers["slack.route_note"] = RouteNotifier(
+            sessions, slack_client, settings, clock
+        ).deliver
     secrets = SecretResolver(settings.secrets_file)
     connector_for = partial(
         build_connector, platforms=settings.platforms, secrets=secrets, clock=clock

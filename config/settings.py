@@ -8,6 +8,7 @@ the YAML file named by ``SMAT_CONFIG``, then ``config/defaults.yaml``. Nested se
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from datetime import date
 from enum import StrEnum
@@ -52,6 +53,8 @@ class Permission(StrEnum):
     APPROVE_REMOVAL = "approve_removal"
     MANAGE_MEMBERS = "manage_members"
     VIEW = "view"
+    EDIT_RESPONSES = "edit_responses"
+    """Edit the library of standard replies (the Clerk and the Deputy Clerk by default)."""
 
 
 Role = Literal["clerk", "deputy", "smat", "viewer"]
@@ -268,6 +271,70 @@ class CannedResponse(_Section):
     body: str = Field(min_length=1)
 
 
+RouteKind = Literal["service_request", "complaint", "press"]
+"""What an enquiry can be passed on as (St Helens 6.16-6.18)."""
+TEMPLATE_NAME = r"^[a-z][a-z0-9_]{0,49}$"
+BUILT_IN_VARIABLES = (
+    "author_name",
+    "council_name",
+    "council_email",
+    "council_phone",
+    "council_website",
+)
+"""Placeholders every reply can use, filled from the comment and the ``council`` section."""
+
+
+class EnquiryTopic(_Section):
+    """A kind of enquiry recognised by its words, and the standard responses that answer it."""
+
+    label: str = Field(min_length=1, max_length=60)
+    keywords: tuple[str, ...] = Field(min_length=1)
+    """Words or phrases, matched case-insensitively as whole words."""
+    responses: tuple[str, ...] = ()
+    """Keys of the standard responses to suggest first, best first."""
+    route: RouteKind | None = None
+    """Pass it on as this kind (its routing contact is suggested in the Reply form)."""
+
+    @field_validator("keywords")
+    @classmethod
+    def _keywords_not_blank(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if any(not word.strip() for word in value):
+            raise ValueError("a keyword is blank")
+        return value
+
+
+class ReplySettings(_Section):
+    """Values for the standard responses' placeholders, and the enquiries they answer."""
+
+    variables: dict[str, str | None] = {}
+    """Extra placeholders, e.g. ``highways_url``; one left empty blocks any reply using it."""
+    topics: dict[str, EnquiryTopic] = {}
+
+    @field_validator("variables")
+    @classmethod
+    def _variable_names(cls, value: dict[str, str | None]) -> dict[str, str | None]:
+        for name in value:
+            if not re.match(TEMPLATE_NAME, name):
+                raise ValueError(f"{name!r} is not a placeholder name (lower case and _)")
+            if name in BUILT_IN_VARIABLES:
+                raise ValueError(f"{name!r} comes from the council section; set it there")
+        return value
+
+
+SLACK_CONTACT = r"^(#[a-z0-9_\-]{1,80}|[CGUW][A-Z0-9]{2,})$"
+"""A Slack channel by name or id, or a Slack user id."""
+
+
+class RouteSettings(_Section):
+    """Where an enquiry of one kind is passed on to, and the response that tells the resident."""
+
+    label: str = Field(min_length=1, max_length=60)
+    contact: str | None = Field(default=None, pattern=SLACK_CONTACT)
+    """A Slack channel (``#contact-centre`` or its id ``C…``) or a person (``U…``) to tell."""
+    response: str | None = None
+    """Key of the standard response suggested when passing it on."""
+
+
 SECRET_REF = r"^(env|file):[A-Za-z0-9_.\-]+$"  # noqa: S105 - a pattern, not a secret
 """Where a secret lives: ``env:NAME`` (an environment variable) or ``file:KEY`` (secrets file)."""
 
@@ -335,6 +402,8 @@ class Settings(BaseSettings):
     roles: dict[Role, tuple[Permission, ...]]
     members: tuple[MemberSeed, ...] = ()
     canned_responses: dict[str, CannedResponse] = {}
+    replies: ReplySettings = ReplySettings()
+    routing: dict[RouteKind, RouteSettings] = {}
     detectors: DetectorSettings = DetectorSettings()
     platforms: PlatformSettings
     accounts: tuple[AccountSettings, ...] = ()

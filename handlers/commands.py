@@ -45,6 +45,18 @@ from bot.services.members import (
     MembershipRefused,
 )
 from bot.services.overview import Overview, member_who_may_view
+from handlers.replies import response_library
+from handlers.responses import HELP_LINES as RESPONSES_HELP
+from handlers.responses import (
+    EditResponse,
+    ListResponses,
+    ResponseHistory,
+    ResponsesCommand,
+    ResponsesUsage,
+    ShowResponse,
+    answer_responses,
+    parse_responses_command,
+)
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +82,7 @@ HELP = "\n".join(
         "• `/smat accounts` — the council's accounts and their status",
         "• SMAT Bot's *Home* tab — the queue, the comments waiting longest, removals awaiting "
         "approval and your own recent decisions",
+        *RESPONSES_HELP,
         "For the Clerk and the Deputy Clerk:",
         "• `/smat members list` — who is in SMAT: each member's role, and when and by whom "
         "they were added",
@@ -144,7 +157,7 @@ class ReviewChanges:
 
 MemberCommand = AddMember | RemoveMember | ListMembers | ReviewChanges
 OverviewCommand = ShowQueue | FindAuthor | ShowAccounts
-SmatCommand = ShowHelp | MemberCommand | OverviewCommand
+SmatCommand = ShowHelp | MemberCommand | OverviewCommand | ResponsesCommand
 _WORDS: dict[type[OverviewCommand], str] = {
     ShowQueue: "queue",
     FindAuthor: "author",
@@ -181,6 +194,11 @@ def parse_smat_command(text: str) -> SmatCommand:
             "Residents who comment are not Slack users, so they cannot be @-mentioned. "
             "Find them by part of the name they comment under: `/smat author NAME`."
         )
+    if first in ("responses", "response"):
+        try:
+            return parse_responses_command(words[1:])
+        except ResponsesUsage as problem:
+            raise CommandProblem(problem.message) from None
     if first != "members":
         return ShowHelp(f"I don't know `/smat {_echo(words[0])}`.")
     if len(words) == 1:
@@ -301,6 +319,7 @@ def register(app: App, container: Container) -> None:
     escalation_channel = settings.slack.channels.escalation
     tz = settings.council.tz
     reason_labels = {code: reason.label for code, reason in settings.policy.reason_codes.items()}
+    library = response_library(container)
 
     def answer_overview(user_id: str, parsed: OverviewCommand) -> SlackMessage:
         if member_who_may_view(members, user_id) is None:
@@ -324,6 +343,23 @@ def register(app: App, container: Container) -> None:
             parsed = parse_smat_command(str(command.get("text") or ""))
         except CommandProblem as problem:
             _answer(respond, problem.message)
+            return
+        if isinstance(parsed, ListResponses | ShowResponse | ResponseHistory | EditResponse):
+            try:
+                answer = answer_responses(
+                    parsed,
+                    user_id=user_id,
+                    trigger_id=command.get("trigger_id"),
+                    library=library,
+                    members=members,
+                    client=client,
+                    tz=tz,
+                )
+            except SQLAlchemyError:
+                log.exception("/smat responses could not read or save the library")
+                answer = "Sorry — something went wrong and nothing was changed. Please try again."
+            if answer:
+                _answer(respond, answer)
             return
         if isinstance(parsed, ShowQueue | FindAuthor | ShowAccounts):
             try:

@@ -315,6 +315,12 @@ class Reply(Base):
     routed_to: Mapped[str | None] = mapped_column(String(200))
     """The contact (Slack channel or user) told about it."""
     created_at: Mapped[datetime]
+    route_status: Mapped[str | None] = mapped_column(String(20))
+    """The note to ``routed_to``: pending, sent or failed (None when not passed on)."""
+    route_detail: Mapped[str | None] = mapped_column(Text)
+    """Why a note could not be delivered, in words for the card."""
+    routed_at: Mapped[datetime | None]
+    """When the note was delivered."""
 
 
 class Escalation(Base):

@@ -13,6 +13,7 @@ deleting needs the Clerk (hiding is preferred: it keeps the public record).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -49,14 +50,18 @@ class Action(StrEnum):
     WARN = "warn"
     UNHIDE = "unhide"
     UNBLOCK = "unblock"
+    REPLY = "reply"
+    ROUTE = "route"
 
 
 REMOVALS = frozenset({Action.HIDE, Action.DELETE, Action.BLOCK})
 """Decisions that take something off the public page: the original is preserved first."""
 NEEDS_REASON = REMOVALS | {Action.WARN}
 UNDOES = {Action.UNHIDE: Action.HIDE, Action.UNBLOCK: Action.BLOCK}
-ON_PLATFORM = frozenset(Action) - {Action.APPROVE}
+ON_PLATFORM = frozenset(Action) - {Action.APPROVE, Action.ROUTE}
 """Decisions the executor carries out on the platform (a warning is a public reply)."""
+REPLIES = frozenset({Action.WARN, Action.REPLY})
+"""Decisions that post a public reply: never posted twice, so never retried blind."""
 
 PENDING, AWAITING, DECIDED = "pending", "awaiting_approval", "decided"
 ALLOWED_FROM = {
@@ -67,6 +72,9 @@ ALLOWED_FROM = {
     Action.WARN: (PENDING, DECIDED),  # the warning usually follows a removal
     Action.UNHIDE: (DECIDED,),
     Action.UNBLOCK: (DECIDED,),
+    # Answering a pending enquiry settles the card; after a decision it is a follow-up.
+    Action.REPLY: (PENDING, DECIDED),
+    Action.ROUTE: (PENDING, DECIDED),  # passed on without a public reply
 }
 
 
@@ -129,8 +137,17 @@ class ReviewService:
         self._policy = policy
         self._clock = clock
 
-    def decide(self, request: DecisionRequest) -> Recorded | Requested:
-        """Record the decision, or open a removal request; raise Refused when it may not happen."""
+    def decide(
+        self,
+        request: DecisionRequest,
+        *,
+        attach: Callable[[Session, Decision], None] | None = None,
+    ) -> Recorded | Requested:
+        """Record the decision, or open a removal request; raise Refused when it may not happen.
+
+        ``attach`` adds rows that belong to a recorded decision (a reply's words) in its
+        transaction, before the executor can see it.
+        """
         member = self._member_with(request.actor_slack_id, Permission.DECIDE, request)
         if request.action in NEEDS_REASON and request.reason_code not in self._policy.reason_codes:
             raise Refused("Pick the policy reason for this decision.", code="reason_required")
@@ -173,6 +190,8 @@ class ReviewService:
                 now,
                 undoes=undone,
             )
+            if attach is not None:
+                attach(session, decision)
             return Recorded(decision.id, item.id)
 
     def resolve(self, request_id: int, actor_slack_id: str, *, approve: bool) -> Recorded | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import tzinfo
 from typing import Any
 
@@ -15,6 +16,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.cards import load_card
 from bot.rendering import escape_mrkdwn, mrkdwn, render_card
 from bot.services.outbox import RetryLater
+from classifiers.enquiries import detect_enquiries
+from config.settings import EnquiryTopic
 from storage.models import ReviewItem
 
 log = logging.getLogger(__name__)
@@ -31,6 +34,7 @@ class SlackCardPublisher:
         reason_labels: Mapping[str, str],
         tz: tzinfo,
         reason_clauses: Mapping[str, str] | None = None,
+        enquiry_topics: Mapping[str, EnquiryTopic] | None = None,
     ) -> None:
         self._sessions = sessions
         self._client = client
@@ -38,11 +42,15 @@ class SlackCardPublisher:
         self._reason_labels = reason_labels
         self._reason_clauses = reason_clauses or {}
         self._tz = tz
+        self._enquiry_topics = enquiry_topics or {}
 
     def sync_card(self, payload: Mapping[str, Any]) -> None:
         """Post or update the card for ``payload["review_item_id"]`` from the database's state."""
         with self._sessions() as session:
             card = load_card(session, int(payload["review_item_id"]))
+        if card.status == "pending" and self._enquiry_topics:
+            matches = detect_enquiries(card.text, self._enquiry_topics)
+            card = replace(card, enquiry_labels=tuple(match.label for match in matches))
         message = render_card(
             card,
             reason_labels=self._reason_labels,

@@ -221,6 +221,7 @@ class FakeSlack(LoopbackServer):
             "chat.update": self._chat_update,
             "chat.delete": self._chat_delete,
             "chat.postEphemeral": self._chat_post_ephemeral,
+            "chat.getPermalink": self._chat_get_permalink,
             "views.open": self._views_open,
             "views.push": self._views_push,
             "views.update": self._views_update,
@@ -335,6 +336,11 @@ class FakeSlack(LoopbackServer):
         """A copy of the current state of a view opened, pushed, updated or published."""
         with self._lock:
             return copy.deepcopy(self._views.get(view_id))
+
+    def views(self) -> list[JsonDict]:
+        """Copies of every view opened or updated, oldest first (modals and home tabs)."""
+        with self._lock:
+            return [copy.deepcopy(view) for view in self._views.values()]
 
     def home_view(self, user_id: str) -> JsonDict | None:
         """A copy of the App Home view last published for the user."""
@@ -666,6 +672,14 @@ class FakeSlack(LoopbackServer):
             message["thread_ts"] = params["thread_ts"]
         self._messages.setdefault(channel, {})[ts] = message
         return {"ok": True, "channel": channel, "ts": ts, "message": copy.deepcopy(message)}
+
+    def _chat_get_permalink(self, params: JsonDict) -> JsonDict:
+        channel = self.channel_id(str(self._require(params, "channel", "channel_not_found")))
+        ts = str(self._require(params, "message_ts", "message_not_found"))
+        if ts not in self._messages.get(channel, {}):
+            raise _ApiError("message_not_found")
+        link = f"https://examplecouncil.slack.com/archives/{channel}/p{ts.replace('.', '')}"
+        return {"ok": True, "channel": channel, "permalink": link}
 
     def _chat_update(self, params: JsonDict) -> JsonDict:
         channel, ts, message = self._find_message(params)

@@ -474,7 +474,7 @@ def test_clean_card_is_compact_and_still_has_approve() -> None:
 # --- the decided card -------------------------------------------------------------------------
 
 
-def test_approved_card_shows_who_and_has_no_buttons() -> None:
+def test_approved_card_shows_who_and_offers_only_a_reply() -> None:
     message = render(decided_card())
 
     headline = message.blocks[0]["text"]
@@ -483,13 +483,8 @@ def test_approved_card_shows_who_and_has_no_buttons() -> None:
     assert "Approved* by <@U0SMAT1>" in headline["text"]
     assert "Approved by <@U0SMAT1>" in headline["text"].replace("*", "")
     assert "at 11:04 on 1 Jul 2026" in headline["text"]  # decided 10:04Z, shown in BST
-    assert blocks_of_type(message, "actions") == []
-    assert buttons(message) == []
-    assert not any(
-        element.get("type") == "button"
-        for block in message.blocks
-        for element in [block.get("accessory") or {}, *block.get("elements", [])]
-    )
+    # An approved comment may still deserve an answer: Reply… is the one follow-up.
+    assert [b["action_id"] for b in buttons(message)] == [ui_ids.REPLY]
     assert "decided on version 1" in all_mrkdwn(message)
     assert message.text.startswith("Approved by Jo Smat")
 
@@ -576,6 +571,7 @@ PENDING_BUTTONS = {
         (ui_ids.WARN, "Warn…"),
         (ui_ids.BLOCK, "Block…"),
         (ui_ids.DELETE, "Delete…"),
+        (ui_ids.REPLY, "Reply…"),
         (ui_ids.OPEN_PERMALINK, "View on Facebook ↗"),
     ],
     Platform.INSTAGRAM: [  # Instagram has no block API
@@ -583,6 +579,7 @@ PENDING_BUTTONS = {
         (ui_ids.HIDE, "Hide…"),
         (ui_ids.WARN, "Warn…"),
         (ui_ids.DELETE, "Delete…"),
+        (ui_ids.REPLY, "Reply…"),
         (ui_ids.OPEN_PERMALINK, "View on Instagram ↗"),
     ],
     Platform.YOUTUBE: [
@@ -591,6 +588,7 @@ PENDING_BUTTONS = {
         (ui_ids.WARN, "Warn…"),
         (ui_ids.BLOCK, "Block…"),
         (ui_ids.DELETE, "Delete…"),
+        (ui_ids.REPLY, "Reply…"),
         (ui_ids.OPEN_PERMALINK, "View on YouTube ↗"),
     ],
     Platform.X: [  # X: Block mutes; no delete by API
@@ -598,6 +596,7 @@ PENDING_BUTTONS = {
         (ui_ids.HIDE, "Hide…"),
         (ui_ids.WARN, "Warn…"),
         (ui_ids.BLOCK, "Mute…"),
+        (ui_ids.REPLY, "Reply…"),
         (ui_ids.OPEN_PERMALINK, "View on X ↗"),
     ],
 }
@@ -881,6 +880,7 @@ def test_decision_note_is_plain_text() -> None:
     assert "<@U123>" not in all_mrkdwn(message)
 
 
+REPLY = (ui_ids.REPLY, "Reply…")
 FOLLOW_UPS = [
     (
         "hide",
@@ -890,13 +890,11 @@ FOLLOW_UPS = [
             (ui_ids.WARN, "Warn…"),
             (ui_ids.BLOCK, "Block…"),
             (ui_ids.DELETE, "Delete…"),
+            REPLY,
         ],
     ),
-    (
-        "hide",
-        Platform.INSTAGRAM,
-        [(ui_ids.UNDO, "Undo"), (ui_ids.WARN, "Warn…"), (ui_ids.DELETE, "Delete…")],
-    ),
+    # Instagram refuses replies to hidden comments: no Warn… or Reply… once hidden.
+    ("hide", Platform.INSTAGRAM, [(ui_ids.UNDO, "Undo"), (ui_ids.DELETE, "Delete…")]),
     (
         "hide",
         Platform.YOUTUBE,
@@ -905,20 +903,27 @@ FOLLOW_UPS = [
             (ui_ids.WARN, "Warn…"),
             (ui_ids.BLOCK, "Block…"),
             (ui_ids.DELETE, "Delete…"),
+            REPLY,
         ],
     ),
-    ("hide", Platform.X, [(ui_ids.UNDO, "Undo"), (ui_ids.WARN, "Warn…"), (ui_ids.BLOCK, "Mute…")]),
-    ("block", Platform.FACEBOOK, [(ui_ids.UNDO, "Undo")]),
-    ("block", Platform.YOUTUBE, []),  # YouTube has no unban by API
-    ("block", Platform.X, [(ui_ids.UNDO, "Undo")]),  # unmute
-    ("warn", Platform.FACEBOOK, [(ui_ids.BLOCK, "Block…")]),
-    ("warn", Platform.X, [(ui_ids.BLOCK, "Mute…")]),
-    ("warn", Platform.INSTAGRAM, []),
-    ("approve", Platform.FACEBOOK, []),
+    (
+        "hide",
+        Platform.X,
+        [(ui_ids.UNDO, "Undo"), (ui_ids.WARN, "Warn…"), (ui_ids.BLOCK, "Mute…"), REPLY],
+    ),
+    ("block", Platform.FACEBOOK, [(ui_ids.UNDO, "Undo"), REPLY]),
+    ("block", Platform.YOUTUBE, [REPLY]),  # YouTube has no unban by API
+    ("block", Platform.X, [(ui_ids.UNDO, "Undo"), REPLY]),  # unmute
+    ("warn", Platform.FACEBOOK, [(ui_ids.BLOCK, "Block…"), REPLY]),
+    ("warn", Platform.X, [(ui_ids.BLOCK, "Mute…"), REPLY]),
+    ("warn", Platform.INSTAGRAM, [REPLY]),
+    ("approve", Platform.FACEBOOK, [REPLY]),
     ("delete", Platform.FACEBOOK, []),
     ("delete", Platform.YOUTUBE, []),
-    ("unhide", Platform.FACEBOOK, []),
-    ("unblock", Platform.FACEBOOK, []),
+    ("unhide", Platform.FACEBOOK, [REPLY]),
+    ("unblock", Platform.FACEBOOK, [REPLY]),
+    ("reply", Platform.FACEBOOK, [(ui_ids.HIDE, "Hide…"), REPLY]),
+    ("route", Platform.INSTAGRAM, [(ui_ids.HIDE, "Hide…"), REPLY]),
 ]
 
 
