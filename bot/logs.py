@@ -146,14 +146,25 @@ def configure_logging(
     *,
     stream: TextIO | None = None,
     secrets: Iterable[str | None] = (),
-) -> logging.Handler:
-    """Replace the root logger's handlers with one redacting handler in the chosen format."""
+    force: bool = False,
+) -> logging.Handler | None:
+    """Give the root logger one redacting handler in the chosen format (replacing ours).
+
+    Like ``logging.basicConfig``, nothing is added when someone else (an embedding program, a
+    test runner) already configured the root logger, unless ``force`` is given.
+    """
     add_secrets(secrets)
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if getattr(h, _OURS, False)]:
+        root.removeHandler(old)
+    if root.handlers and not force:
+        return None
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
-    root = logging.getLogger()
-    for old in list(root.handlers):
-        root.removeHandler(old)
+    setattr(handler, _OURS, True)
     root.addHandler(handler)
     root.setLevel(level)
     return handler
+
+
+_OURS = "_smat_bot_handler"
