@@ -261,3 +261,24 @@ def test_a_clicks_log_lines_carry_its_request_and_review_item_ids(
     assert refusals[0]["request_id"] == "lb-req-77"
     assert str(refusals[0]["review_item_id"]) == item_id
     assert refusals[0]["level"] == "warning"
+
+
+def test_socket_mode_serves_the_operations_endpoints_on_their_own_port(
+    container: Container,
+) -> None:
+    import socket
+
+    from bot.operations import serve_operations_port
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    server = serve_operations_port(container, "127.0.0.1", port)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        assert httpx.get(f"{base}/healthz", timeout=10).json() == {"status": "ok"}
+        assert httpx.get(f"{base}/readyz", timeout=10).json()["status"] == "ready"
+        assert "smat_outbox_depth" in httpx.get(f"{base}/metrics", timeout=10).text
+        assert httpx.post(f"{base}/slack/events", timeout=10).status_code == 404
+    finally:
+        server.close()
