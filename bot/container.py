@@ -84,6 +84,11 @@ class Container:
             )
         return self._classifier
 
+    @property
+    def classifier_loaded(self) -> bool:
+        """Whether the classifier has been loaded (readiness: a process without it is not ready)."""
+        return self._classifier is not None
+
     def ingest(self) -> IngestService:
         """The ingest pipeline (loads the classifier)."""
         return IngestService(

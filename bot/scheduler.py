@@ -15,6 +15,7 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from bot.container import Container
+from bot.leader import elect_scheduler_leader
 
 log = logging.getLogger(__name__)
 
@@ -51,9 +52,15 @@ def start_scheduler(container: Container) -> BackgroundScheduler:
         id="classify-pending",
         jobstore="volatile",
     )
-    scheduler.start(paused=True)  # jobs can be reconciled against the store before any runs
-    schedule_polls(scheduler, container)
-    scheduler.resume()
+    # Paused until this process leads: of several processes on one database only the leader
+    # runs jobs and reconciles the stored ones (bot/leader.py); a lone process leads at once.
+    scheduler.start(paused=True)
+    elect_scheduler_leader(
+        scheduler,
+        container.engine,
+        container.settings.operations.leader_retry_seconds,
+        take_over=lambda: schedule_polls(scheduler, container),
+    )
     return scheduler
 
 

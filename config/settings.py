@@ -387,6 +387,21 @@ class PollingSettings(_Section):
     jitter_seconds: int = Field(default=30, ge=0, le=3600)
 
 
+class OperationsSettings(_Section):
+    """How the bot runs as a service: logs, metrics, readiness and the scheduler's leader."""
+
+    log_format: Literal["text", "json"] = "text"
+    """``json``: one JSON object per log line (for a log collector); ``text`` for a terminal."""
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    """Socket Mode only: serve /metrics, /healthz and /readyz on this port (HTTP mode serves
+    them on its own port)."""
+    leader_retry_seconds: float = Field(default=10.0, gt=0, le=300)
+    """PostgreSQL: how often a standby process tries to take over the scheduled jobs, and how
+    often the leader checks it still holds them."""
+    slack_auth_cache_seconds: float = Field(default=60.0, ge=0, le=3600)
+    """How long /readyz trusts its last Slack ``auth.test`` answer."""
+
+
 class Settings(BaseSettings):
     """Everything SMAT Bot is configured with; built once by ``load_settings``."""
 
@@ -409,6 +424,7 @@ class Settings(BaseSettings):
     accounts: tuple[AccountSettings, ...] = ()
     secrets_file: Path | None = None
     polling: PollingSettings = PollingSettings()
+    operations: OperationsSettings = OperationsSettings()
 
     @model_validator(mode="after")
     def _account_names_unique(self) -> Self:

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot import metrics
 from bot.clock import Clock
 from bot.services.accounts import AccountRegister
 from bot.services.outbox import RetryLater, enqueue
@@ -143,16 +144,20 @@ class Executor:
         if action in REPLIES:
             what = "the warning" if action is Action.WARN else "the reply"
             self._finish(decision_id, "sending", f"posting {what}", notify=False)
+        platform = job[2].platform.value
         try:
             status, detail, ref = self._perform(*job)
         except RateLimited as exc:
+            metrics.ACTION_FAILURES.labels(platform, "rate_limited").inc()
             self._finish(decision_id, "failed", f"{exc.detail} — retrying")
             raise RetryLater(str(exc), exc.retry_after) from None
         except (AuthExpired, PermissionDenied) as exc:
+            metrics.ACTION_FAILURES.labels(platform, "not_authorised").inc()
             self._accounts.mark_needs_attention(job[0].name, exc.detail, notify_channel=True)
             self._finish(decision_id, "failed", f"{exc.detail} — retrying when fixed")
             raise RetryLater(str(exc), AUTH_RETRY.total_seconds()) from None
         except PlatformError as exc:
+            metrics.ACTION_FAILURES.labels(platform, type(exc).__name__).inc()
             if Action(job[1].action) in REPLIES:
                 # A timeout may come after the reply was posted: never post it again blind.
                 self._finish(
@@ -164,6 +169,8 @@ class Executor:
                 return
             self._finish(decision_id, "failed", f"{exc.detail} — retrying")
             raise
+        if status == "failed":
+            metrics.ACTION_FAILURES.labels(platform, "refused").inc()
         self._finish(decision_id, status, detail, ref)
 
     def _load(

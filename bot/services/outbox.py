@@ -18,7 +18,9 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot import metrics
 from bot.clock import Clock
+from bot.logs import log_context
 from storage.models import OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -156,11 +158,14 @@ class OutboxDispatcher:
         try:
             if handler is None:
                 raise LookupError(f"no handler for outbox kind {message.kind!r}")
-            handler(message.payload)
+            with log_context(outbox_id=message.id, **_payload_ids(message.payload)):
+                handler(message.payload)
         except RetryLater as exc:
+            metrics.OUTBOX_RETRIES.labels(message.kind, "retry_later").inc()
             self._reschedule(message, timedelta(seconds=exc.after_seconds), str(exc))
             return False
         except Exception as exc:
+            metrics.OUTBOX_RETRIES.labels(message.kind, type(exc).__name__).inc()
             # Back off exponentially; the message stays queued until it succeeds.
             delay = min(timedelta(seconds=2 ** min(message.attempts, 10)), MAX_BACKOFF)
             log.warning(
@@ -175,17 +180,41 @@ class OutboxDispatcher:
         with self._sessions.begin() as session:
             session.execute(
                 update(OutboxMessage)
-                .where(OutboxMessage.id == message.id)
+                .where(*_still_ours(message))
                 .values(status="done", completed_at=self._clock(), last_error=None)
             )
+        metrics.OUTBOX_DELIVERED.labels(message.kind).inc()
         return True
 
     def _reschedule(self, message: OutboxMessage, delay: timedelta, error: str) -> None:
         with self._sessions.begin() as session:
             session.execute(
                 update(OutboxMessage)
-                .where(OutboxMessage.id == message.id)
+                .where(*_still_ours(message))
                 .values(
                     status="pending", next_attempt_at=self._clock() + delay, last_error=error[:2000]
                 )
             )
+
+
+def _still_ours(message: OutboxMessage) -> tuple[Any, ...]:
+    """Conditions that hold only while this worker's claim on the message stands.
+
+    A worker slower than its lease may finish after another worker re-claimed the message (and
+    perhaps completed it): its result must not overwrite the newer claim's, e.g. put a
+    delivered message back to pending.
+    """
+    return (
+        OutboxMessage.id == message.id,
+        OutboxMessage.status == "in_progress",
+        OutboxMessage.attempts == message.attempts,
+    )
+
+
+def _payload_ids(payload: Mapping[str, Any]) -> dict[str, int]:
+    """The ids a message is about, for its log lines."""
+    return {
+        key: value
+        for key in ("review_item_id", "decision_id", "comment_id")
+        if isinstance(value := payload.get(key), int)
+    }

@@ -18,9 +18,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot import metrics
 from bot.clock import Clock
 from bot.services.members import MemberDirectory, MemberInfo
 from bot.services.outbox import enqueue
@@ -398,6 +399,9 @@ class ReviewService:
             decided_at=now,
         )
         session.add(decision)
+        # Counted once it is committed: a decision rolled back was never taken.
+        counter = metrics.DECISIONS.labels(action.value)
+        event.listen(session, "after_commit", lambda _session: counter.inc(), once=True)
         item.status = DECIDED
         item.updated_at = now
         session.flush()
