@@ -12,7 +12,9 @@ import hashlib
 import hmac
 import io
 import json
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -86,7 +88,7 @@ def call(
 @pytest.fixture
 def bot(
     make_settings: MakeSettings, fake_slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
-) -> tuple[WSGIApp, Container]:
+) -> Iterator[tuple[WSGIApp, Container]]:
     monkeypatch.setenv("FACEBOOK_APP_SECRET", APP_SECRET)
     monkeypatch.setenv("INSTAGRAM_APP_SECRET", APP_SECRET)
     monkeypatch.setenv("FACEBOOK_VERIFY_TOKEN", "hostile-test-verify-token")
@@ -105,7 +107,14 @@ def bot(
     )
     container = build(settings_, classifier=KeywordClassifier())
     receiver = container.webhooks()
-    return create_wsgi_app(create_slack_app(container), container.sessions, receiver), container
+    yield create_wsgi_app(create_slack_app(container), container.sessions, receiver), container
+    # Stored deliveries are classified in a background thread: let it finish before the
+    # schema it works in is dropped.
+    deadline = time.monotonic() + 30
+    while any(t.name == "webhook-classify" for t in threading.enumerate()):
+        assert time.monotonic() < deadline, "background classification did not finish"
+        time.sleep(0.05)
+    container.engine.dispose()
 
 
 def counts(container: Container) -> tuple[int, int, int, int]:
