@@ -187,6 +187,12 @@ def _system(row: Row, change: Change) -> Actor:
     return SYSTEM
 
 
+def _account_actor(row: Row, change: Change) -> Actor:
+    # The register follows the configuration file; only the health status is the bot's own.
+    configured = {"name", "platform", "external_id", "display_name", "token_ref"}
+    return CONFIGURATION if change.kind == CREATED or configured & change.columns else SYSTEM
+
+
 def _column(name: str) -> ReasonRule:
     return lambda row: row[name]
 
@@ -227,4 +233,4 @@ audit(
 audit(Member, actor=_created_by("added_by"))
 audit(MemberEvent, actor=_member_event_actor)
 audit(CannedResponseVersion, actor=_created_by("created_by"))
-audit(Account, exclude={"poll_after"}, actor=_system)
+audit(Account, exclude={"poll_after"}, actor=_account_actor)
