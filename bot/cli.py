@@ -23,6 +23,7 @@ from rich.table import Table
 from rich.text import Text
 
 from bot import calibration, evaluation, output
+from bot.audit_cli import add_audit_commands
 from bot.container import Container, build
 from bot.evaluation import EvalFileError, GroupResult, LabelledRow, Scored, SuggestFn
 from bot.logs import configure_logging
@@ -189,6 +190,7 @@ def _parser() -> argparse.ArgumentParser:
     db_commands.add_parser("current", help="show the schema revision").set_defaults(
         func=_cmd_db_current
     )
+    add_audit_commands(commands)
     return parser
 
 

@@ -23,6 +23,7 @@ from bot.services.outbox import Handler, OutboxDispatcher
 from bot.services.polling import Poller
 from bot.services.review import ReviewService
 from bot.services.routing import RouteNotifier
+from bot.services.settings_log import record_settings
 from bot.services.slack_cards import SlackCardPublisher
 from bot.services.triage import TriageDesk
 from bot.webhooks import WebhookReceiver
@@ -154,7 +155,8 @@ def build(
     engine = make_engine(settings.database_url)
     if migrate_database:
         migrate.upgrade(engine)
-    sessions = session_factory(engine)
+    sessions = session_factory(engine, clock)
+    record_settings(sessions, settings)
     if slack_client is None and settings.slack.configured:
         slack_client = make_web_client(settings.slack)
     accounts = AccountRegister(sessions, clock)

@@ -10,6 +10,7 @@ from sqlalchemy import (
     Boolean,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -396,3 +397,36 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
     completed_at: Mapped[datetime | None]
+
+
+class AuditEvent(Base):
+    """One link of the tamper-evident log: a change to an audited row, or to the policy settings.
+
+    Append-only (database triggers refuse UPDATE and DELETE); ``hash`` covers every other column,
+    ``prev_hash`` included, so altering, inserting or removing an event breaks the chain.
+    """
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_subject", "subject_table", "subject_id", "seq"),)
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    """1, 2, 3, ... with no gaps."""
+    occurred_at: Mapped[datetime]
+    actor_kind: Mapped[str] = mapped_column(String(10))
+    """``person`` or ``system``."""
+    actor_id: Mapped[str | None] = mapped_column(String(50))
+    """A person's Slack user id."""
+    actor_name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(30))
+    """created, updated, deleted, baseline (on record when the log began) or settings."""
+    subject_table: Mapped[str] = mapped_column(String(50))
+    subject_id: Mapped[int | None]
+    reason_code: Mapped[str | None] = mapped_column(String(50))
+    model: Mapped[str | None] = mapped_column(String(400))
+    """The classifier (name and version) behind a suggestion or a decision taken on one."""
+    thresholds: Mapped[str | None] = mapped_column(Text)
+    """Canonical JSON of the thresholds in force for that suggestion."""
+    payload: Mapped[str | None] = mapped_column(Text)
+    """Canonical JSON snapshot of the audited row as committed (none for a deletion)."""
+    prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
