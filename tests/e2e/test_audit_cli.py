@@ -54,7 +54,14 @@ def test_an_intact_log_verifies_with_exit_0(
     assert main(["audit", "verify"]) == 0
     out = capsys.readouterr().out
     assert "The decision log is intact" in out
-    assert "Checked 9 events" in out
+    from sqlalchemy import create_engine
+
+    engine = create_engine(database)
+    with engine.connect() as connection:
+        events = connection.execute(text("SELECT count(*) FROM audit_events")).scalar_one()
+    engine.dispose()
+    assert events > 5  # the seeds, the member, the comment, its classification, the hide…
+    assert f"Checked {events} events" in out
 
 
 def test_head_prints_a_line_to_publish_and_verify_accepts_it(
@@ -62,12 +69,13 @@ def test_head_prints_a_line_to_publish_and_verify_accepts_it(
 ) -> None:
     assert main(["audit", "head", "--json"]) == 0
     head = json.loads(capsys.readouterr().out)
-    assert head["seq"] == 9
+    seq = head["seq"]
+    assert seq > 5
     assert main(["audit", "head"]) == 0
     line = capsys.readouterr().out.splitlines()[0]
-    assert line == f"9:{head['hash']}"
+    assert line == f"{seq}:{head['hash']}"
     assert main(["audit", "verify", "--anchor", line]) == 0
-    wrong = f"9:{'0' * 64}"
+    wrong = f"{seq}:{'0' * 64}"
     assert main(["audit", "verify", "--anchor", wrong]) == 1
     assert "the published head says" in capsys.readouterr().out
 
