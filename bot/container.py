@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.background import Nudge
 from bot.clock import Clock, system_clock
 from bot.connectors import build_connector
+from bot.records.keys import SigningKeySource
 from bot.services.accounts import AccountRegister, SecretResolver
 from bot.services.canned_responses import seed_canned_responses
 from bot.services.executor import Executor
@@ -62,6 +63,7 @@ class Container:
     accounts: AccountRegister
     secrets: SecretResolver
     slack_client: WebClient | None
+    signing_key: SigningKeySource
     _classifier: Classifier | None = None
     _detectors: RuleDetectors | None = None
     _announce: Callable[[str], None] = field(default=print)
@@ -176,7 +178,8 @@ def build(
         sessions, settings, connector_for, accounts, clock
     ).execute
     outbox = OutboxDispatcher(sessions, handlers, clock)
-    review = ReviewService(sessions, members, settings.policy, clock)
+    signing_key = SigningKeySource(settings.records, settings.database_url, secrets, announce)
+    review = ReviewService(sessions, members, settings.policy, clock, signing_key=signing_key.get)
     return Container(
         settings=settings,
         engine=engine,
@@ -189,6 +192,7 @@ def build(
         accounts=accounts,
         secrets=secrets,
         slack_client=slack_client,
+        signing_key=signing_key,
         _classifier=classifier,
         _announce=announce,
     )
