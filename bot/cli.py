@@ -22,7 +22,7 @@ from rich.progress import MofNCompleteColumn, Progress
 from rich.table import Table
 from rich.text import Text
 
-from bot import calibration, evaluation, output
+from bot import calibration, evaluation, output, records_cli
 from bot.container import Container, build
 from bot.evaluation import EvalFileError, GroupResult, LabelledRow, Scored, SuggestFn
 from classifiers.base import Classifier, ClassifierUnavailable, ModelInfo
@@ -189,6 +189,7 @@ def _parser() -> argparse.ArgumentParser:
     db_commands.add_parser("current", help="show the schema revision").set_defaults(
         func=_cmd_db_current
     )
+    records_cli.register(commands)
     return parser
 
 
@@ -799,6 +800,7 @@ def _cmd_run(args: argparse.Namespace, console: Console) -> int:
     container = build(settings, announce=log.info)
     container.classifier  # noqa: B018 - load the model once at start-up, not on the first comment
     container.detectors.warm_up()  # and the language models (a few seconds)
+    container.signing_key.get()  # no removal without a signed original: refuse now, not later
     from bot.scheduler import start_scheduler
     from bot.slack_app import create_slack_app
 

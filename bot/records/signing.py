@@ -1,7 +1,7 @@
-"""Signing with HMAC-SHA256 over canonical JSON, so a copy can be checked outside SMAT Bot.
+r"""Signing with HMAC-SHA256 over canonical JSON, so a copy can be checked outside SMAT Bot.
 
 The canonical form is JSON with keys sorted, no whitespace between tokens (``,`` and ``:``
-separators), non-ASCII characters written as UTF-8 (not ``\\u`` escapes), UTF-8 encoded, and
+separators), non-ASCII characters written as UTF-8 (not ``\u`` escapes), UTF-8 encoded, and
 no trailing newline. The signature is the lowercase hex HMAC-SHA256 of those bytes, keyed with
 the key's UTF-8 bytes, so ``openssl dgst -sha256 -hmac "$KEY" FILE`` reproduces it for a file
 holding exactly the canonical bytes (docs/records.md).
