@@ -17,6 +17,7 @@ from bot.connectors import build_connector
 from bot.records.keys import SigningKeySource
 from bot.services.accounts import AccountRegister, SecretResolver
 from bot.services.canned_responses import seed_canned_responses
+from bot.services.evidence_delivery import EvidenceRequests
 from bot.services.executor import Executor
 from bot.services.ingest import IngestService
 from bot.services.members import MemberDirectory
@@ -128,6 +129,17 @@ class Container:
             Nudge(classify_and_deliver, "webhook-classify"),
         )
 
+    def evidence_requests(self) -> EvidenceRequests:
+        """Evidence packs asked for in Slack (the Clerk and Deputy only), sent by DM."""
+        return EvidenceRequests(
+            self.sessions,
+            self.members,
+            self.settings,
+            self.signing_key,
+            self.clock,
+            self.slack_client,
+        )
+
     def account(self, name: str) -> AccountSettings:
         """A registered account by name, or ConfigError listing the known names."""
         for account in self.settings.accounts:
@@ -171,6 +183,11 @@ def build(
         handlers["slack.sync_card"] = publisher.sync_card
         handlers["slack.account_alert"] = publisher.account_alert
     secrets = SecretResolver(settings.secrets_file)
+    signing_key = SigningKeySource(settings.records, settings.database_url, secrets, announce)
+    if slack_client is not None:
+        handlers["slack.evidence_pack"] = EvidenceRequests(
+            sessions, members, settings, signing_key, clock, slack_client
+        ).deliver
     connector_for = partial(
         build_connector, platforms=settings.platforms, secrets=secrets, clock=clock
     )
@@ -178,7 +195,6 @@ def build(
         sessions, settings, connector_for, accounts, clock
     ).execute
     outbox = OutboxDispatcher(sessions, handlers, clock)
-    signing_key = SigningKeySource(settings.records, settings.database_url, secrets, announce)
     review = ReviewService(sessions, members, settings.policy, clock, signing_key=signing_key.get)
     return Container(
         settings=settings,

@@ -28,3 +28,7 @@ WARN_MODAL = "smat_warn_modal"
 REASON_BLOCK, REASON_INPUT = "reason", "reason_code"  # static_select of policy reason codes
 NOTE_BLOCK, NOTE_INPUT = "note", "note"  # plain_text_input, optional, at most 2000 characters
 CHOICE_BLOCK, CHOICE_INPUT = "choice", "choice"  # block modal: radio "warn_first" | "block_now"
+
+# Escalation card: the evidence pack, DM'd to the Clerk or Deputy who clicks it.
+# Value: {"item": <review item id>}.
+EVIDENCE_PACK = "smat_evidence_pack"
