@@ -73,6 +73,11 @@ def inline(value: object) -> str:
     return f"<bdi>{esc(value)}</bdi>"
 
 
+def mono(value: object) -> str:
+    """An untrusted identifier or link, shown as text in a fixed-width font, isolated."""
+    return f'<span class="mono"><bdi>{esc(value)}</bdi></span>'
+
+
 def table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
     """A table whose cells are already-escaped HTML fragments."""
     head = "".join(f"<th>{esc(name)}</th>" for name in header)
@@ -121,14 +126,14 @@ def evidence_page(pack: Mapping[str, Any]) -> str:
                 ("Author", inline(author["display_name"])),
                 (
                     "Author's id on the platform",
-                    f'<span class="mono">{esc(author["external_id"])}</span>',
+                    mono(author["external_id"]),
                 ),
                 ("Posted", esc(comment["created_at_local"])),
                 (
                     "Comment id on the platform",
-                    f'<span class="mono">{esc(comment["external_id"])}</span>',
+                    mono(comment["external_id"]),
                 ),
-                ("Link (not followed)", f'<span class="mono">{esc(comment["permalink"])}</span>'),
+                ("Link (not followed)", mono(comment["permalink"])),
                 ("Deleted by its author", esc(comment["deleted_at"])),
             ]
         ),
