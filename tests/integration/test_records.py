@@ -288,7 +288,8 @@ def test_decisions_export_covers_the_local_days_and_neutralises_cells(
     hide = rows[1]
     assert hide["comment_text"] == HOSTILE
     assert hide["reason_label"] == "Violent or threatening"
-    assert hide["preserved_sha256"] and len(hide["preserved_sha256"]) == 64
+    assert hide["preserved_sha256"]
+    assert len(hide["preserved_sha256"]) == 64
     assert rows[2]["reply_text"] == "+Warning <script>x</script>"
     data = exports.decisions_document(
         rows,
