@@ -798,9 +798,9 @@ def _cmd_run(args: argparse.Namespace, console: Console) -> int:
     settings = load_settings()
     _require_slack(settings)
     container = build(settings, announce=log.info)
+    container.signing_key.get()  # no removal without a signed original: refuse now, not later
     container.classifier  # noqa: B018 - load the model once at start-up, not on the first comment
     container.detectors.warm_up()  # and the language models (a few seconds)
-    container.signing_key.get()  # no removal without a signed original: refuse now, not later
     from bot.scheduler import start_scheduler
     from bot.slack_app import create_slack_app
 

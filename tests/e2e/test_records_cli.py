@@ -148,3 +148,16 @@ def test_subject_export_json_and_zip(env: Path, capsys: pytest.CaptureFixture[st
     as_zip = env / "subject.zip"
     assert main(["export", "subject", str(data["author"]["id"]), "--out", str(as_zip)]) == 0
     assert main(["records", "verify-signature", str(as_zip)]) == 0
+
+
+@pytest.mark.postgres
+def test_run_on_postgresql_without_a_records_key_refuses_to_start(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("SMAT_DATABASE_URL", postgres_url)
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test-token")
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", "secret")
+    assert main(["run"]) == 2
+    err = capsys.readouterr().err
+    assert "records.signing_key" in err
+    assert err.count("\n") == 1

@@ -375,3 +375,24 @@ def test_subject_access_export_holds_everything_about_one_author(
     comments = list(csv.reader(io.StringIO((folder / "comments.csv").read_text("utf-8-sig"))))
     assert comments[1][5] == "'" + HOSTILE
     assert json.loads((folder / "subject.json").read_text()) == json.loads(export.document)
+
+
+@pytest.mark.postgres
+def test_removals_are_refused_while_no_signing_key_can_be_had(postgres_url: str) -> None:
+    from bot.services.review import Refused
+    from config.settings import Settings
+
+    settings = Settings(database_url=postgres_url, members=MEMBERS)
+    container = build(settings, classifier=KeywordClassifier(), clock=FakeClock())
+    container.ingest().ingest([incoming("c1", "You stupid idiot")])
+    item = _item(container, "c1")
+    with pytest.raises(Refused, match="signing key") as refused:
+        container.review.decide(
+            DecisionRequest(item.id, item.version, Action.HIDE, "U0SMAT1", reason_code="spam")
+        )
+    assert refused.value.code == "records_key"
+    with container.sessions() as session:
+        assert session.scalars(select(PreservedRecord)).all() == []
+        assert session.get_one(ReviewItem, item.id).version == item.version  # rolled back
+    # Approving needs no preserved original and still works.
+    assert _decide(container, "c1", Action.APPROVE) > 0
