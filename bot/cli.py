@@ -22,7 +22,7 @@ from rich.progress import MofNCompleteColumn, Progress
 from rich.table import Table
 from rich.text import Text
 
-from bot import calibration, evaluation, output
+from bot import calibration, evaluation, output, records_cli
 from bot.audit_cli import add_audit_commands
 from bot.container import Container, build
 from bot.evaluation import EvalFileError, GroupResult, LabelledRow, Scored, SuggestFn
@@ -191,6 +191,7 @@ def _parser() -> argparse.ArgumentParser:
         func=_cmd_db_current
     )
     add_audit_commands(commands)
+    records_cli.register(commands)
     return parser
 
 
@@ -802,6 +803,7 @@ def _cmd_run(args: argparse.Namespace, console: Console) -> int:
 
     operations.configure_run_logging(settings)
     container = build(settings, announce=log.info)
+    container.signing_key.get()  # no removal without a signed original: refuse now, not later
     container.classifier  # noqa: B018 - load the model once at start-up, not on the first comment
     container.detectors.warm_up()  # and the language models (a few seconds)
     from bot.scheduler import start_scheduler

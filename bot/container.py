@@ -14,8 +14,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.background import Nudge
 from bot.clock import Clock, system_clock
 from bot.connectors import build_connector
+from bot.records.keys import SigningKeySource
 from bot.services.accounts import AccountRegister, SecretResolver
 from bot.services.canned_responses import seed_canned_responses
+from bot.services.evidence_delivery import EvidenceRequests
 from bot.services.executor import Executor
 from bot.services.ingest import IngestService
 from bot.services.members import MemberDirectory
@@ -64,6 +66,7 @@ class Container:
     accounts: AccountRegister
     secrets: SecretResolver
     slack_client: WebClient | None
+    signing_key: SigningKeySource
     _classifier: Classifier | None = None
     _detectors: RuleDetectors | None = None
     _announce: Callable[[str], None] = field(default=print)
@@ -133,6 +136,17 @@ class Container:
             Nudge(classify_and_deliver, "webhook-classify"),
         )
 
+    def evidence_requests(self) -> EvidenceRequests:
+        """Evidence packs asked for in Slack (the Clerk and Deputy only), sent by DM."""
+        return EvidenceRequests(
+            self.sessions,
+            self.members,
+            self.settings,
+            self.signing_key,
+            self.clock,
+            self.slack_client,
+        )
+
     def account(self, name: str) -> AccountSettings:
         """A registered account by name, or ConfigError listing the known names."""
         for account in self.settings.accounts:
@@ -181,6 +195,11 @@ def build(
             sessions, slack_client, settings, clock
         ).deliver
     secrets = SecretResolver(settings.secrets_file)
+    signing_key = SigningKeySource(settings.records, settings.database_url, secrets, announce)
+    if slack_client is not None:
+        handlers["slack.evidence_pack"] = EvidenceRequests(
+            sessions, members, settings, signing_key, clock, slack_client
+        ).deliver
     connector_for = partial(
         build_connector, platforms=settings.platforms, secrets=secrets, clock=clock
     )
@@ -188,7 +207,7 @@ def build(
         sessions, settings, connector_for, accounts, clock
     ).execute
     outbox = OutboxDispatcher(sessions, handlers, clock)
-    review = ReviewService(sessions, members, settings.policy, clock)
+    review = ReviewService(sessions, members, settings.policy, clock, signing_key=signing_key.get)
     return Container(
         settings=settings,
         engine=engine,
@@ -201,6 +220,7 @@ def build(
         accounts=accounts,
         secrets=secrets,
         slack_client=slack_client,
+        signing_key=signing_key,
         _classifier=classifier,
         _announce=announce,
     )

@@ -9,7 +9,7 @@ from slack_sdk import WebClient
 
 from bot.container import Container
 from bot.logs import ContextThreadPoolExecutor
-from handlers import actions, commands, home, replies
+from handlers import actions, commands, evidence, home, replies
 
 log = logging.getLogger(__name__)
 
@@ -37,4 +37,5 @@ def create_slack_app(container: Container, *, client: WebClient | None = None) -
     commands.register(app, container)
     home.register(app, container)
     replies.register(app, container)
+    evidence.register(app, container)
     return app

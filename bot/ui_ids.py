@@ -44,3 +44,6 @@ REPLY_ONLY_ROUTE_BLOCK, REPLY_ONLY_ROUTE_INPUT = "reply_only_route", "reply_only
 RESPONSE_KEY_BLOCK, RESPONSE_KEY_INPUT = "response_key", "response_key"
 RESPONSE_TITLE_BLOCK, RESPONSE_TITLE_INPUT = "response_title", "response_title"
 RESPONSE_BODY_BLOCK, RESPONSE_BODY_INPUT = "response_body", "response_body"
+# Escalation card: the evidence pack, DM'd to the Clerk or Deputy who clicks it.
+# Value: {"item": <review item id>}.
+EVIDENCE_PACK = "smat_evidence_pack"

@@ -402,6 +402,16 @@ class OperationsSettings(_Section):
     """How long /readyz trusts its last Slack ``auth.test`` answer."""
 
 
+class RecordsSettings(_Section):
+    """How preserved records and evidence packs are signed."""
+
+    signing_key: str | None = Field(default=None, pattern=SECRET_REF)
+    """Reference to the HMAC key (``env:NAME`` or ``file:KEY``); at least 32 characters."""
+    key_file: Path | None = None
+    """Where to keep a generated key when ``signing_key`` is not set (default: beside the
+    SQLite database); created with a random key, readable only by the bot's user."""
+
+
 class Settings(BaseSettings):
     """Everything SMAT Bot is configured with; built once by ``load_settings``."""
 
@@ -425,6 +435,7 @@ class Settings(BaseSettings):
     secrets_file: Path | None = None
     polling: PollingSettings = PollingSettings()
     operations: OperationsSettings = OperationsSettings()
+    records: RecordsSettings = RecordsSettings()
 
     @model_validator(mode="after")
     def _account_names_unique(self) -> Self:

@@ -298,6 +298,11 @@ class PreservedRecord(Base):
     retention_class: Mapped[str] = mapped_column(String(50))
     legal_hold: Mapped[bool] = mapped_column(Boolean, default=False)
     preserved_at: Mapped[datetime]
+    signature: Mapped[str | None] = mapped_column(String(64))
+    """HMAC-SHA256 (hex) of the record's signed document (docs/records.md); None if preserved
+    before records were signed."""
+    signature_key_id: Mapped[str | None] = mapped_column(String(16))
+    """Which key signed it: a fingerprint of the key, never the key."""
 
 
 class Reply(Base):

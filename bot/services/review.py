@@ -23,10 +23,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot import metrics
 from bot.clock import Clock
+from bot.records.signing import SigningKey
 from bot.services.members import MemberDirectory, MemberInfo
 from bot.services.outbox import enqueue
 from bot.services.preservation import preserve
-from config.settings import Permission, PolicySettings
+from config.settings import ConfigError, Permission, PolicySettings
 from storage.models import (
     Classification,
     Comment,
@@ -132,11 +133,14 @@ class ReviewService:
         members: MemberDirectory,
         policy: PolicySettings,
         clock: Clock,
+        *,
+        signing_key: Callable[[], SigningKey],
     ) -> None:
         self._sessions = sessions
         self._members = members
         self._policy = policy
         self._clock = clock
+        self._signing_key = signing_key
 
     def decide(
         self,
@@ -380,7 +384,7 @@ class ReviewService:
         if action in REMOVALS:
             comment = session.get_one(Comment, item.comment_id)
             version = session.get_one(CommentVersion, item.comment_version_id)
-            preserved_id = preserve(session, comment, version, now).id
+            preserved_id = preserve(session, comment, version, now, self._records_key()).id
         decision = Decision(
             review_item_id=item.id,
             comment_id=item.comment_id,
@@ -421,6 +425,19 @@ class ReviewService:
             )
         self._sync_card(session, item, now)
         return decision
+
+    def _records_key(self) -> SigningKey:
+        """The key preserved records are signed with; no removal without a signed original."""
+        try:
+            return self._signing_key()
+        except ConfigError as exc:
+            log.error("cannot sign preserved records, so removals are refused: %s", exc)
+            raise Refused(
+                "Removals are paused: the original cannot be preserved and signed because "
+                "the records signing key is not set up (records.signing_key). Please tell "
+                "whoever runs SMAT Bot.",
+                code="records_key",
+            ) from None
 
     def _sync_card(self, session: Session, item: ReviewItem, now: datetime) -> None:
         enqueue(
