@@ -22,7 +22,7 @@ from rich.progress import MofNCompleteColumn, Progress
 from rich.table import Table
 from rich.text import Text
 
-from bot import calibration, evaluation, output
+from bot import calibration, evaluation, output, records_cli
 from bot.container import Container, build
 from bot.evaluation import EvalFileError, GroupResult, LabelledRow, Scored, SuggestFn
 from classifiers.base import Classifier, ClassifierUnavailable, ModelInfo
@@ -182,6 +182,8 @@ def _parser() -> argparse.ArgumentParser:
         help="decisions needed in each class before suggesting (default 20)",
     )
     calibrate.set_defaults(func=_cmd_calibrate)
+
+    records_cli.add_commands(commands)
 
     db = commands.add_parser("db", help="database schema")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")

@@ -28,3 +28,8 @@ WARN_MODAL = "smat_warn_modal"
 REASON_BLOCK, REASON_INPUT = "reason", "reason_code"  # static_select of policy reason codes
 NOTE_BLOCK, NOTE_INPUT = "note", "note"  # plain_text_input, optional, at most 2000 characters
 CHOICE_BLOCK, CHOICE_INPUT = "choice", "choice"  # block modal: radio "warn_first" | "block_now"
+
+# Blocked-author register: the Clerk's review reminder (value {"block": id, "due": "YYYY-MM-DD"})
+KEEP_BLOCKED = "smat_block_keep"
+UNBLOCK_FROM_REVIEW = "smat_block_unblock"  # opens the unblock modal
+UNBLOCK_MODAL = "smat_block_unblock_modal"

@@ -45,6 +45,7 @@ from bot.services.members import (
     MembershipRefused,
 )
 from bot.services.overview import Overview, member_who_may_view
+from handlers import records_commands
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +79,7 @@ HELP = "\n".join(
         "• `/smat members review` — changes made by the Deputy Clerk that await the Clerk's "
         "review; `/smat members review ID` marks one as reviewed",
         "• `/smat help` — this help",
+        *records_commands.HELP_LINES,
         "Roles: *clerk* and *deputy* (manage membership and decide), *smat* (decide on "
         "comments), *viewer* (see only).",
         "Only the Clerk and the Deputy Clerk can manage membership, and only a Clerk can appoint "
@@ -144,7 +146,7 @@ class ReviewChanges:
 
 MemberCommand = AddMember | RemoveMember | ListMembers | ReviewChanges
 OverviewCommand = ShowQueue | FindAuthor | ShowAccounts
-SmatCommand = ShowHelp | MemberCommand | OverviewCommand
+SmatCommand = ShowHelp | MemberCommand | OverviewCommand | records_commands.RecordsCommand
 _WORDS: dict[type[OverviewCommand], str] = {
     ShowQueue: "queue",
     FindAuthor: "author",
@@ -176,6 +178,8 @@ def parse_smat_command(text: str) -> SmatCommand:
         return ShowAccounts()
     if first in ("author", "authors"):
         return FindAuthor(_author_text(text))
+    if first in records_commands.WORDS:
+        return records_commands.parse_records_command(text)
     if first == "history":
         raise CommandProblem(
             "Residents who comment are not Slack users, so they cannot be @-mentioned. "
@@ -324,6 +328,18 @@ def register(app: App, container: Container) -> None:
             parsed = parse_smat_command(str(command.get("text") or ""))
         except CommandProblem as problem:
             _answer(respond, problem.message)
+            return
+        if isinstance(parsed, records_commands.RECORDS_TYPES):
+            try:
+                message = records_commands.answer_records_command(container, user_id, parsed)
+            except SQLAlchemyError:
+                log.exception("/smat %s failed on the database", type(parsed).__name__)
+                message = SlackMessage(
+                    "Sorry — something went wrong and nothing was changed. Please try again in "
+                    "a minute; if it keeps happening, tell whoever looks after SMAT Bot.",
+                    [],
+                )
+            _answer(respond, message.text, message.blocks)
             return
         if isinstance(parsed, ShowQueue | FindAuthor | ShowAccounts):
             try:

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.services.legal_holds import comment_is_held
 from storage.models import Author, Comment, CommentVersion, PreservedRecord
 
 RETENTION_REMOVED = "removed_comment"
@@ -56,7 +57,7 @@ def preserve(
         raw_payload=version.raw_payload,
         content_sha256=record_digest(fields),
         retention_class=RETENTION_REMOVED,
-        legal_hold=False,
+        legal_hold=comment_is_held(session, comment),  # mirrors legal_holds (docs/records.md)
         preserved_at=now,
     )
     session.add(record)

@@ -21,6 +21,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import Clock
+from bot.services.blocks import BlockRegister
 from bot.services.members import MemberDirectory, MemberInfo
 from bot.services.outbox import enqueue
 from bot.services.preservation import preserve
@@ -123,11 +124,13 @@ class ReviewService:
         members: MemberDirectory,
         policy: PolicySettings,
         clock: Clock,
+        blocks: BlockRegister | None = None,
     ) -> None:
         self._sessions = sessions
         self._members = members
         self._policy = policy
         self._clock = clock
+        self._blocks = blocks
 
     def decide(self, request: DecisionRequest) -> Recorded | Requested:
         """Record the decision, or open a removal request; raise Refused when it may not happen."""
@@ -382,6 +385,8 @@ class ReviewService:
         item.status = DECIDED
         item.updated_at = now
         session.flush()
+        if self._blocks is not None and action in (Action.BLOCK, Action.UNBLOCK):
+            self._blocks.record(session, decision, now)  # the blocked-author register
         if action in ON_PLATFORM:
             session.add(
                 DecisionOutcome(
