@@ -157,13 +157,19 @@ class BlockRegister:
             if due_only:
                 query = query.where(BlockedAuthor.review_due <= now)
             query = query.order_by(BlockedAuthor.review_due, BlockedAuthor.id)
-            return [_entry(session, *row.tuple()) for row in session.execute(query)]
+            return [
+                _entry(session, blocked, author, account, item_id, outcome)
+                for blocked, author, account, item_id, outcome in session.execute(query)
+            ]
 
     def entry(self, block_id: int) -> BlockEntry | None:
         """One register row, if it exists."""
         with self._sessions() as session:
             row = session.execute(_entry_query().where(BlockedAuthor.id == block_id)).first()
-            return _entry(session, *row.tuple()) if row is not None else None
+            if row is None:
+                return None
+            blocked, author, account, item_id, outcome = row
+            return _entry(session, blocked, author, account, item_id, outcome)
 
     # ------------------------------------------------------------------ reviews
 
