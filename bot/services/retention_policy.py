@@ -3,7 +3,8 @@
 A comment enters a class only once it is settled: decided in triage, with any escalation
 closed. Evidence outranks a removal, and a removal outranks an approval; among evidence classes
 the longest period wins, so a comment that is both a complaint and referred to the police is
-kept as long as the police matter needs. The period runs from the comment's last activity (its
+kept as long as the police matter needs (on equal periods, the class listed first in the
+configuration gives its name). The period runs from the comment's last activity (its
 latest decision, edit or escalation step), so a comment that comes back to life starts again.
 """
 
@@ -28,7 +29,7 @@ class CommentFacts:
     decided: bool
     """Its review item is decided (not pending, not awaiting a second approver)."""
     actions: tuple[str, ...]
-    reason_codes: tuple[str, ...]
+    reason_codes: tuple[str, ...] = ()
     """Reason codes of its removal decisions."""
     escalation_reasons: tuple[str, ...] = ()
     escalation_outcomes: tuple[str, ...] = ()
@@ -42,7 +43,9 @@ def retention_class(facts: CommentFacts, settings: RetentionSettings) -> str | N
         return None
     evidence = _evidence_classes(facts, settings)
     if evidence:
-        return max(sorted(evidence), key=lambda name: settings.classes[name].days)
+        # Equal periods: the class listed first in the configuration names it (criminal first).
+        ordered = [name for name in settings.classes if name in evidence]
+        return max(ordered, key=lambda name: settings.classes[name].days)
     if REMOVAL_ACTIONS.intersection(facts.actions):
         return REMOVED
     return APPROVED
