@@ -276,7 +276,8 @@ def test_delete_removes_versions_no_decision_points_at(make_settings: MakeSettin
         kept = session.scalars(
             select(Classification).where(Classification.comment_version_id == versions[0].id)
         ).all()
-        assert kept and all(all(not hits for hits in c.detections.values()) for c in kept)
+        assert kept
+        assert all(all(not hits for hits in c.detections.values()) for c in kept)
         # Both versions of "approved" were decided on, so both stay, emptied.
         approved = session.scalars(
             select(CommentVersion.text).where(CommentVersion.comment_id == world.ids["approved"])

@@ -163,7 +163,8 @@ def test_a_residents_name_is_never_markup_in_the_reminder_or_register() -> None:
     london = Settings().council.tz
     reminder = review_reminder(_entry(hostile), {}, london)
     names = [b["text"] for b in reminder.blocks if b.get("text", {}).get("text") == hostile]
-    assert names and all(text["type"] == "plain_text" for text in names)
+    assert names
+    assert all(text["type"] == "plain_text" for text in names)
     listing = register_message([_entry(hostile)], {}, london, WHEN, due_only=False)
     assert "<!channel>" not in str(
         [e for b in listing.blocks for e in b.get("elements", []) if e["type"] == "mrkdwn"]
@@ -178,4 +179,5 @@ def test_on_x_the_reminder_speaks_of_muting() -> None:
         for e in b.get("elements", [])
         if e.get("type") == "button"
     ]
-    assert "Keep muted" in labels and "Unmute…" in labels
+    assert "Keep muted" in labels
+    assert "Unmute…" in labels
