@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
@@ -73,9 +74,11 @@ class World:
         return outcome.decision_id
 
 
-def build_world(make_settings: MakeSettings, **overrides: Any) -> World:
+def build_world(
+    make_settings: MakeSettings, *, start: datetime | None = None, **overrides: Any
+) -> World:
     """Ingest every comment; decide all but ``pending``; mark platform actions carried out."""
-    clock = FakeClock()
+    clock = FakeClock(start)
     settings = make_settings(members=MEMBERS, accounts=[ACCOUNT], council=COUNCIL, **overrides)
     container = build(settings, classifier=KeywordClassifier(), clock=clock)
     container.ingest().ingest(
