@@ -295,3 +295,61 @@ def test_an_open_escalation_keeps_its_comment(make_settings: MakeSettings) -> No
     going = {cid for ids in report.purged.values() for cid in ids}
     assert world.ids["disciplinary_held"] not in going  # no hold: the open escalation keeps it
     assert world.ids["removed"] in going
+
+
+def test_a_hold_being_set_while_the_purge_runs_is_honoured(
+    database_url: str, make_settings: MakeSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The purge waits for a hold that is being set on a comment of its batch, then keeps it."""
+    import threading
+
+    from sqlalchemy import create_engine, text
+
+    from bot.services import legal_holds
+
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite runs one writer at a time: the purge cannot start beside the hold")
+    postgres_url = database_url
+    world = build_world(make_settings)
+    world.clock.advance(days=2200)
+    in_transaction, may_commit = threading.Event(), threading.Event()
+    original = legal_holds.refresh_hold_flags
+
+    def paused(session: Any, comment_ids: Any) -> None:
+        original(session, comment_ids)
+        in_transaction.set()  # the hold row is written, its transaction still open
+        may_commit.wait(10)
+
+    monkeypatch.setattr(legal_holds, "refresh_hold_flags", paused)
+    target = str(world.ids["removed"])
+    holder = threading.Thread(
+        target=world.container.holds.set, args=(target, "Police", HoldActor.cli("Jo"))
+    )
+    holder.start()
+    assert in_transaction.wait(10)
+    reports = []
+    purger = threading.Thread(
+        target=lambda: reports.append(world.container.purge().purge(started_by="test"))
+    )
+    purger.start()
+    observer = create_engine(postgres_url)
+    try:
+        deadline = 200
+        while deadline:  # until the purge is waiting for the hold's lock
+            with observer.connect() as connection:
+                waiting = connection.execute(
+                    text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+                ).scalar_one()
+            if waiting:
+                break
+            deadline -= 1
+            threading.Event().wait(0.05)
+        assert waiting, "the purge never waited for the hold"
+    finally:
+        observer.dispose()
+        may_commit.set()
+        holder.join(10)
+        purger.join(20)
+    [report] = reports
+    assert world.ids["removed"] in report.kept[LEGAL_HOLD]
+    assert texts(world)["removed"] == "You stupid useless idiot"
