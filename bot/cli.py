@@ -22,7 +22,7 @@ from rich.progress import MofNCompleteColumn, Progress
 from rich.table import Table
 from rich.text import Text
 
-from bot import calibration, evaluation, output, records_cli
+from bot import calibration, evaluation, output, records_cli, retention_cli
 from bot.audit_cli import add_audit_commands
 from bot.container import Container, build
 from bot.evaluation import EvalFileError, GroupResult, LabelledRow, Scored, SuggestFn
@@ -183,6 +183,8 @@ def _parser() -> argparse.ArgumentParser:
         help="decisions needed in each class before suggesting (default 20)",
     )
     calibrate.set_defaults(func=_cmd_calibrate)
+
+    retention_cli.add_commands(commands)
 
     db = commands.add_parser("db", help="database schema")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")

@@ -16,13 +16,17 @@ from bot.clock import Clock, system_clock
 from bot.connectors import build_connector
 from bot.records.keys import SigningKeySource
 from bot.services.accounts import AccountRegister, SecretResolver
+from bot.services.block_reminders import BlockReviewNotifier
+from bot.services.blocks import REMINDER_KIND, BlockRegister
 from bot.services.canned_responses import seed_canned_responses
 from bot.services.evidence_delivery import EvidenceRequests
 from bot.services.executor import Executor
 from bot.services.ingest import IngestService
+from bot.services.legal_holds import LegalHolds
 from bot.services.members import MemberDirectory
 from bot.services.outbox import Handler, OutboxDispatcher
 from bot.services.polling import Poller
+from bot.services.purge import RetentionPurge
 from bot.services.review import ReviewService
 from bot.services.routing import RouteNotifier
 from bot.services.settings_log import record_settings
@@ -147,6 +151,20 @@ class Container:
             self.slack_client,
         )
 
+    @property
+    def holds(self) -> LegalHolds:
+        """Legal holds: set, released and listed from Slack or the command line."""
+        return LegalHolds(self.sessions, self.members, self.clock)
+
+    @property
+    def blocks(self) -> BlockRegister:
+        """The blocked-author register and its reviews."""
+        return BlockRegister(self.sessions, self.members, self.settings.blocked_authors, self.clock)
+
+    def purge(self) -> RetentionPurge:
+        """The retention purge (and its dry run)."""
+        return RetentionPurge(self.sessions, self.settings.retention, self.clock)
+
     def account(self, name: str) -> AccountSettings:
         """A registered account by name, or ConfigError listing the known names."""
         for account in self.settings.accounts:
@@ -177,6 +195,7 @@ def build(
     accounts.sync(settings.accounts)
     members = MemberDirectory(sessions, settings, clock)
     members.enrol_seeds(settings.members)
+    blocks = BlockRegister(sessions, members, settings.blocked_authors, clock)
     seed_canned_responses(sessions, settings.canned_responses, clock())
     handlers: dict[str, Handler] = {}
     if slack_client is not None:
@@ -194,6 +213,7 @@ def build(
         handlers["slack.route_note"] = RouteNotifier(
             sessions, slack_client, settings, clock
         ).deliver
+        handlers[REMINDER_KIND] = BlockReviewNotifier(sessions, blocks, slack_client, settings).send
     secrets = SecretResolver(settings.secrets_file)
     signing_key = SigningKeySource(settings.records, settings.database_url, secrets, announce)
     if slack_client is not None:
@@ -207,7 +227,9 @@ def build(
         sessions, settings, connector_for, accounts, clock
     ).execute
     outbox = OutboxDispatcher(sessions, handlers, clock)
-    review = ReviewService(sessions, members, settings.policy, clock, signing_key=signing_key.get)
+    review = ReviewService(
+        sessions, members, settings.policy, clock, blocks, signing_key=signing_key.get
+    )
     return Container(
         settings=settings,
         engine=engine,

@@ -52,6 +52,7 @@ def start_scheduler(container: Container) -> BackgroundScheduler:
         id="classify-pending",
         jobstore="volatile",
     )
+    schedule_records_jobs(scheduler, container)
     # Paused until this process leads: of several processes on one database only the leader
     # runs jobs and reconciles the stored ones (bot/leader.py); a lone process leads at once.
     scheduler.start(paused=True)
@@ -120,6 +121,44 @@ def classify_pending_job() -> None:
     classified = _running().ingest().classify_pending()
     if classified:
         log.info("classified %d pending comment version(s)", classified)
+
+
+def schedule_records_jobs(scheduler: BackgroundScheduler, container: Container) -> None:
+    """The daily retention purge and the daily check for block reviews due (local times)."""
+    retention = container.settings.retention
+    if retention.purge_enabled:
+        hour, minute = (int(part) for part in retention.purge_at.split(":"))
+        scheduler.add_job(
+            retention_purge_job,
+            "cron",
+            hour=hour,
+            minute=minute,
+            id="retention-purge",
+            jobstore="volatile",
+            replace_existing=True,
+        )
+    hour, minute = (int(part) for part in container.settings.blocked_authors.remind_at.split(":"))
+    scheduler.add_job(
+        block_reviews_job,
+        "cron",
+        hour=hour,
+        minute=minute,
+        id="block-reviews",
+        jobstore="volatile",
+        replace_existing=True,
+    )
+
+
+def retention_purge_job() -> None:
+    """Purge what has passed its retention period (a scheduled job)."""
+    report = _running().purge().purge(started_by="scheduler")
+    if report.total:
+        log.info("retention purge: %d comment(s) purged", report.total)
+
+
+def block_reviews_job() -> None:
+    """Queue reminders to the Clerk for block reviews that have fallen due (a scheduled job)."""
+    _running().blocks.queue_due_reminders()
 
 
 def _running() -> Container:

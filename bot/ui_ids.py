@@ -47,3 +47,7 @@ RESPONSE_BODY_BLOCK, RESPONSE_BODY_INPUT = "response_body", "response_body"
 # Escalation card: the evidence pack, DM'd to the Clerk or Deputy who clicks it.
 # Value: {"item": <review item id>}.
 EVIDENCE_PACK = "smat_evidence_pack"
+# Blocked-author register: the Clerk's review reminder (value {"block": id, "due": "YYYY-MM-DD"})
+KEEP_BLOCKED = "smat_block_keep"
+UNBLOCK_FROM_REVIEW = "smat_block_unblock"  # opens the unblock modal
+UNBLOCK_MODAL = "smat_block_unblock_modal"

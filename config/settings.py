@@ -412,6 +412,69 @@ class RecordsSettings(_Section):
     SQLite database); created with a random key, readable only by the bot's user."""
 
 
+ESCALATION_REASONS = (
+    "threat",
+    "abuse_of_staff",
+    "safeguarding",
+    "defamation_legal",
+    "press",
+    "complaint",
+    "unsure",
+)
+"""Why a comment can be put before the Clerk (the ``escalations.reason`` values)."""
+CORE_RETENTION_CLASSES = ("approved_comment", "removed_comment")
+"""Classes every configuration must have: every decided comment falls into one of them."""
+_LOCAL_TIME = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
+
+
+class RetentionClass(_Section):
+    """How long one kind of record is kept, and what happens to it then."""
+
+    days: int = Field(ge=1, le=36_500)
+    action: Literal["anonymise", "delete"] = "anonymise"
+    description: str = ""
+
+
+class RetentionSettings(_Section):
+    """Retention classes, how comments map to them, and when the purge runs."""
+
+    purge_enabled: bool = True
+    """Whether the daily scheduled purge runs (``smat-bot retention purge`` always can)."""
+    purge_at: str = Field(default="03:30", pattern=_LOCAL_TIME)
+    """Local time (HH:MM) of the daily purge."""
+    batch_size: int = Field(default=200, ge=1, le=5_000)
+    classes: dict[str, RetentionClass]
+    evidence_by_escalation: dict[str, str] = {}
+    """Escalation reason -> the evidence class its comment is kept under."""
+    evidence_by_outcome: dict[str, str] = {}
+    """Escalation outcome -> evidence class (e.g. referred to the police: criminal)."""
+    evidence_by_reason_code: dict[str, str] = {}
+    """Removal reason code -> evidence class, for removals never escalated."""
+
+    @model_validator(mode="after")
+    def _classes_exist(self) -> Self:
+        missing = [name for name in CORE_RETENTION_CLASSES if name not in self.classes]
+        if missing:
+            raise ValueError(f"classes: missing class(es) {', '.join(missing)}")
+        for field in ("evidence_by_escalation", "evidence_by_outcome", "evidence_by_reason_code"):
+            for key, name in getattr(self, field).items():
+                if name not in self.classes:
+                    raise ValueError(f"{field}: {key!r} points to unknown class {name!r}")
+        unknown = sorted(set(self.evidence_by_escalation) - set(ESCALATION_REASONS))
+        if unknown:
+            raise ValueError(f"evidence_by_escalation: unknown escalation reason {unknown[0]!r}")
+        return self
+
+
+class BlockRegisterSettings(_Section):
+    """The blocked-author register: when a block is reviewed, and when the Clerk is reminded."""
+
+    review_after_days: int = Field(default=182, ge=7, le=3_650)
+    """A block, or a review that kept it, sets the next review this many days later."""
+    remind_at: str = Field(default="09:00", pattern=_LOCAL_TIME)
+    """Local time (HH:MM) of the daily check for reviews that have fallen due."""
+
+
 class Settings(BaseSettings):
     """Everything SMAT Bot is configured with; built once by ``load_settings``."""
 
@@ -436,6 +499,8 @@ class Settings(BaseSettings):
     polling: PollingSettings = PollingSettings()
     operations: OperationsSettings = OperationsSettings()
     records: RecordsSettings = RecordsSettings()
+    retention: RetentionSettings
+    blocked_authors: BlockRegisterSettings = BlockRegisterSettings()
 
     @model_validator(mode="after")
     def _account_names_unique(self) -> Self:

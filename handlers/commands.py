@@ -45,6 +45,7 @@ from bot.services.members import (
     MembershipRefused,
 )
 from bot.services.overview import Overview, member_who_may_view
+from handlers import records_commands
 from handlers.replies import response_library
 from handlers.responses import HELP_LINES as RESPONSES_HELP
 from handlers.responses import (
@@ -91,6 +92,7 @@ HELP = "\n".join(
         "• `/smat members review` — changes made by the Deputy Clerk that await the Clerk's "
         "review; `/smat members review ID` marks one as reviewed",
         "• `/smat help` — this help",
+        *records_commands.HELP_LINES,
         "Roles: *clerk* and *deputy* (manage membership and decide), *smat* (decide on "
         "comments), *viewer* (see only).",
         "Only the Clerk and the Deputy Clerk can manage membership, and only a Clerk can appoint "
@@ -157,7 +159,9 @@ class ReviewChanges:
 
 MemberCommand = AddMember | RemoveMember | ListMembers | ReviewChanges
 OverviewCommand = ShowQueue | FindAuthor | ShowAccounts
-SmatCommand = ShowHelp | MemberCommand | OverviewCommand | ResponsesCommand
+SmatCommand = (
+    ShowHelp | MemberCommand | OverviewCommand | ResponsesCommand | records_commands.RecordsCommand
+)
 _WORDS: dict[type[OverviewCommand], str] = {
     ShowQueue: "queue",
     FindAuthor: "author",
@@ -189,6 +193,8 @@ def parse_smat_command(text: str) -> SmatCommand:
         return ShowAccounts()
     if first in ("author", "authors"):
         return FindAuthor(_author_text(text))
+    if first in records_commands.WORDS:
+        return records_commands.parse_records_command(text)
     if first == "history":
         raise CommandProblem(
             "Residents who comment are not Slack users, so they cannot be @-mentioned. "
@@ -360,6 +366,18 @@ def register(app: App, container: Container) -> None:
                 answer = "Sorry — something went wrong and nothing was changed. Please try again."
             if answer:
                 _answer(respond, answer)
+            return
+        if isinstance(parsed, records_commands.RECORDS_TYPES):
+            try:
+                message = records_commands.answer_records_command(container, user_id, parsed)
+            except SQLAlchemyError:
+                log.exception("/smat %s failed on the database", type(parsed).__name__)
+                message = SlackMessage(
+                    "Sorry — something went wrong and nothing was changed. Please try again in "
+                    "a minute; if it keeps happening, tell whoever looks after SMAT Bot.",
+                    [],
+                )
+            _answer(respond, message.text, message.blocks)
             return
         if isinstance(parsed, ShowQueue | FindAuthor | ShowAccounts):
             try:

@@ -435,3 +435,98 @@ class AuditEvent(Base):
     """Canonical JSON snapshot of the audited row as committed (none for a deletion)."""
     prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class LegalHold(Base):
+    """A legal hold on one comment, or on everything by one author: nothing held is purged.
+
+    A hold is never deleted: releasing it fills the ``released_*`` columns, so the row keeps
+    both events (who set it and why, who released it and why).
+    """
+
+    __tablename__ = "legal_holds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scope: Mapped[str] = mapped_column(String(10))
+    """``comment`` or ``author``."""
+    comment_id: Mapped[int | None] = mapped_column(ForeignKey("comments.id"), index=True)
+    """The comment held (comment scope), or the comment the author was named by (author scope)."""
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("authors.id"), index=True)
+    """The author held (author scope only)."""
+    reason: Mapped[str] = mapped_column(Text)
+    set_by: Mapped[str] = mapped_column(String(200))
+    """A Slack user id, or ``cli:NAME`` for a hold set from the command line."""
+    set_at: Mapped[datetime]
+    released_by: Mapped[str | None] = mapped_column(String(200))
+    released_at: Mapped[datetime | None] = mapped_column(index=True)
+    release_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class PurgeRun(Base):
+    """One run of the retention purge: when, who started it, and how much it removed."""
+
+    __tablename__ = "purge_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    started_by: Mapped[str] = mapped_column(String(200))
+    """``scheduler`` or ``cli:NAME``."""
+    status: Mapped[str] = mapped_column(String(20))
+    """``running``, ``done`` or ``failed`` (what a failed run purged before failing is kept)."""
+    purged: Mapped[dict[str, Any]]
+    """Comments purged per retention class."""
+    kept: Mapped[dict[str, Any]]
+    """Expired comments kept, per reason: legal hold, block in force, platform action pending."""
+    authors_anonymised: Mapped[int] = mapped_column(default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class PurgedComment(Base):
+    """A comment whose personal content a purge removed, under which class and action."""
+
+    __tablename__ = "purged_comments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    comment_id: Mapped[int] = mapped_column(ForeignKey("comments.id"), unique=True)
+    purge_run_id: Mapped[int] = mapped_column(ForeignKey("purge_runs.id"), index=True)
+    retention_class: Mapped[str] = mapped_column(String(50))
+    action: Mapped[str] = mapped_column(String(20))
+    """``anonymise`` or ``delete``."""
+    expired_at: Mapped[datetime]
+    purged_at: Mapped[datetime]
+
+
+class BlockedAuthor(Base):
+    """The blocked-author register: one row per block decision, closed by its unblock."""
+
+    __tablename__ = "blocked_authors"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("authors.id"), index=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    comment_id: Mapped[int] = mapped_column(ForeignKey("comments.id"))
+    reason_code: Mapped[str | None] = mapped_column(String(50))
+    blocked_by: Mapped[str] = mapped_column(String(200))
+    blocked_at: Mapped[datetime]
+    block_decision_id: Mapped[int] = mapped_column(ForeignKey("decisions.id"), unique=True)
+    review_due: Mapped[datetime] = mapped_column(index=True)
+    unblocked_at: Mapped[datetime | None] = mapped_column(index=True)
+    unblocked_by: Mapped[str | None] = mapped_column(String(200))
+    unblock_decision_id: Mapped[int | None] = mapped_column(ForeignKey("decisions.id"))
+
+
+class BlockReview(Base):
+    """A review of a standing block that kept it, and the next review date it set."""
+
+    __tablename__ = "block_reviews"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    blocked_author_id: Mapped[int] = mapped_column(ForeignKey("blocked_authors.id"), index=True)
+    outcome: Mapped[str] = mapped_column(String(20))
+    """``kept`` (an unblock is a decision, recorded on the register row)."""
+    reviewed_by: Mapped[str] = mapped_column(String(200))
+    reviewed_at: Mapped[datetime]
+    previous_due: Mapped[datetime]
+    next_review_due: Mapped[datetime]
+    note: Mapped[str | None] = mapped_column(Text)

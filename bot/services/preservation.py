@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from bot.records.preserved import content_digest, record_content, sign_record, utc_iso
 from bot.records.signing import SigningKey
+from bot.services.legal_holds import comment_is_held
 from storage.models import Author, Comment, CommentVersion, PreservedRecord
 
 RETENTION_REMOVED = "removed_comment"
@@ -60,7 +61,7 @@ def preserve(
         raw_payload=version.raw_payload,
         content_sha256=record_digest(fields),
         retention_class=RETENTION_REMOVED,
-        legal_hold=False,
+        legal_hold=comment_is_held(session, comment),  # mirrors legal_holds (docs/records.md)
         preserved_at=now,
     )
     session.add(record)

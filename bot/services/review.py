@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot import metrics
 from bot.clock import Clock
 from bot.records.signing import SigningKey
+from bot.services.blocks import BlockRegister
 from bot.services.members import MemberDirectory, MemberInfo
 from bot.services.outbox import enqueue
 from bot.services.preservation import preserve
@@ -133,6 +134,7 @@ class ReviewService:
         members: MemberDirectory,
         policy: PolicySettings,
         clock: Clock,
+        blocks: BlockRegister | None = None,
         *,
         signing_key: Callable[[], SigningKey],
     ) -> None:
@@ -141,6 +143,7 @@ class ReviewService:
         self._policy = policy
         self._clock = clock
         self._signing_key = signing_key
+        self._blocks = blocks
 
     def decide(
         self,
@@ -409,6 +412,8 @@ class ReviewService:
         item.status = DECIDED
         item.updated_at = now
         session.flush()
+        if self._blocks is not None and action in (Action.BLOCK, Action.UNBLOCK):
+            self._blocks.record(session, decision, now)  # the blocked-author register
         if action in ON_PLATFORM:
             session.add(
                 DecisionOutcome(

@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 SETTINGS_SUBJECT = "settings"
 SETTINGS_EVENT = "settings"
-AUDITED_SETTINGS = ["policy", "roles", "detectors", "classifier"]
+AUDITED_SETTINGS = ["policy", "roles", "detectors", "classifier", "retention", "blocked_authors"]
 """Sections of the settings whose changes are logged (add a section's name to log it too)."""
 
 EVENTS = cast(Table, AuditEvent.__table__)

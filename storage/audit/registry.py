@@ -15,14 +15,19 @@ from sqlalchemy import Connection, Table, select
 from storage.models import (
     Account,
     Base,
+    BlockedAuthor,
+    BlockReview,
     CannedResponseVersion,
     Classification,
     Decision,
     DecisionOutcome,
     Escalation,
+    LegalHold,
     Member,
     MemberEvent,
     PreservedRecord,
+    PurgedComment,
+    PurgeRun,
     RemovalRequest,
     Reply,
 )
@@ -183,6 +188,17 @@ def _escalation_actor(row: Row, change: Change) -> Actor | None:
     return None
 
 
+def _legal_hold_actor(row: Row, change: Change) -> Actor | None:
+    who = row["set_by"] if change.kind == CREATED else row["released_by"]
+    if who and who.startswith("cli:"):
+        return Actor(PERSON, None, who.removeprefix("cli:") + " (command line)")
+    return person(who)
+
+
+def _block_actor(row: Row, change: Change) -> Actor | None:
+    return person(row["blocked_by"] if change.kind == CREATED else row["unblocked_by"])
+
+
 def _system(row: Row, change: Change) -> Actor:
     return SYSTEM
 
@@ -234,3 +250,8 @@ audit(Member, actor=_created_by("added_by"))
 audit(MemberEvent, actor=_member_event_actor)
 audit(CannedResponseVersion, actor=_created_by("created_by"))
 audit(Account, exclude={"poll_after"}, actor=_account_actor)
+audit(LegalHold, actor=_legal_hold_actor, reason=_column("reason"))
+audit(BlockedAuthor, actor=_block_actor, reason=_column("reason_code"))
+audit(BlockReview, actor=_created_by("reviewed_by"))
+audit(PurgeRun, actor=_system)
+audit(PurgedComment, actor=_system)
