@@ -29,8 +29,8 @@ from tests.conftest import MakeSettings
 from tests.integration.helpers import incoming
 from tests.integration.records_world import CLERK, DEPUTY, SMAT1, World, build_world
 
-LOG_TABLES = {"purge_runs", "outbox"}
-"""Tables a purge writes to on every run (its own log; card updates)."""
+LOG_TABLES = {"purge_runs", "outbox", "audit_events"}
+"""Tables a purge writes to on every run (its own log, and the audit event for it; card updates)."""
 
 
 @pytest.fixture
