@@ -28,3 +28,8 @@ WARN_MODAL = "smat_warn_modal"
 REASON_BLOCK, REASON_INPUT = "reason", "reason_code"  # static_select of policy reason codes
 NOTE_BLOCK, NOTE_INPUT = "note", "note"  # plain_text_input, optional, at most 2000 characters
 CHOICE_BLOCK, CHOICE_INPUT = "choice", "choice"  # block modal: radio "warn_first" | "block_now"
+
+# Batch cards (surges): Approve all carries {"batch": <id>, "items": [[<item id>, <version>], ...]};
+# Review separately carries {"batch": <id>, "item": <item id>}.
+BATCH_APPROVE_ALL = "smat_batch_approve_all"
+BATCH_SEPARATE = "smat_batch_separate"

@@ -320,6 +320,19 @@ class PollingSettings(_Section):
     jitter_seconds: int = Field(default=30, ge=0, le=3600)
 
 
+class SurgeSettings(_Section):
+    """How cards reach Slack when comments arrive faster than Slack takes new messages."""
+
+    posts_per_second: float = Field(default=1.0, gt=0, le=10)
+    """New messages per second per channel (Slack takes about one a second)."""
+    burst: int = Field(default=20, ge=1, le=100)
+    """New messages sent at once before the per-second pace applies (Slack allows short bursts)."""
+    batch_backlog: int = Field(default=30, ge=1)
+    """Clean comments waiting for their own card in a channel beyond which they are batched."""
+    batch_size: int = Field(default=10, ge=2, le=20)
+    """Clean comments per batch card (each with its own line and Review separately button)."""
+
+
 class Settings(BaseSettings):
     """Everything SMAT Bot is configured with; built once by ``load_settings``."""
 
@@ -340,6 +353,7 @@ class Settings(BaseSettings):
     accounts: tuple[AccountSettings, ...] = ()
     secrets_file: Path | None = None
     polling: PollingSettings = PollingSettings()
+    surge: SurgeSettings = SurgeSettings()
 
     @model_validator(mode="after")
     def _account_names_unique(self) -> Self:
