@@ -15,13 +15,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, exists, func, select
+from sqlalchemy import ColumnElement, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import Clock
 from config.settings import SurgeSettings
-from storage.models import Classification, ReviewItem, SlackBatch, SlackBatchItem
+from storage.models import (
+    Classification,
+    OutboxMessage,
+    ReviewItem,
+    SlackBatch,
+    SlackBatchItem,
+)
 
 log = logging.getLogger(__name__)
 
@@ -151,6 +157,28 @@ class Batcher:
             session.add(
                 SlackBatchItem(batch_id=batch.id, review_item_id=item_id, position=position)
             )
+        if len(items) > 1:
+            Batcher._settle_queued(session, items[1:], batch.id, now)
         session.flush()
         log.info("batched %d clean comment(s) into batch card %d", len(items), batch.id)
         return batch.id
+
+    @staticmethod
+    def _settle_queued(session: Session, others: list[int], batch_id: int, now: datetime) -> None:
+        # The others' queued card messages would only redraw this batch card, which the
+        # anchor's delivery draws from the state committed here; later changes queue anew.
+        session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.kind == "slack.sync_card",
+                OutboxMessage.status == "pending",
+                or_(
+                    *(
+                        OutboxMessage.idempotency_key.startswith(f"slack.sync_card:{i}:")
+                        for i in others
+                    )
+                ),
+            )
+            .values(status="done", completed_at=now, last_error=f"shown on batch card {batch_id}")
+            .execution_options(synchronize_session=False)
+        )

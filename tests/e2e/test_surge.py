@@ -171,7 +171,9 @@ def bot(tmp_path: Path, fake_slack: FakeSlack) -> Iterator[SurgeBot]:
         serve_wsgi(create_wsgi_app(app, container.sessions)) as url,
         httpx.Client(timeout=10) as http,
     ):
-        yield SurgeBot(url, container, fake_slack, clock, http, fake_slack.channel_id("#smat-triage"))
+        yield SurgeBot(
+            url, container, fake_slack, clock, http, fake_slack.channel_id("#smat-triage")
+        )
     container.engine.dispose()
 
 
@@ -218,7 +220,8 @@ def test_a_surge_reaches_slack_at_its_pace_flagged_first_and_nothing_is_lost(
         members = list(session.scalars(select(SlackBatchItem)))
         batches = list(session.scalars(select(SlackBatch)))
     flagged = {i for i, item in items.items() if item.priority > 0}
-    assert len(items) == COMMENTS and len(flagged) == COMMENTS // FLAGGED_EVERY
+    assert len(items) == COMMENTS
+    assert len(flagged) == COMMENTS // FLAGGED_EVERY
 
     # Flagged comments first, each on its own card, before any batch card.
     kinds = ["batch" if _action(call, ui_ids.BATCH_APPROVE_ALL) else "own" for call in posts]
@@ -253,7 +256,8 @@ def test_approve_all_is_for_members_and_records_one_decision_per_comment(bot: Su
         first, second = session.scalars(select(SlackBatch.id).order_by(SlackBatch.id).limit(2))
     card = bot.batch(first)
     approve = _action(card, ui_ids.BATCH_APPROVE_ALL)
-    assert approve is not None and approve["text"]["text"] == f"Approve all ({BATCH})"
+    assert approve is not None
+    assert approve["text"]["text"] == f"Approve all ({BATCH})"
 
     # Someone outside SMAT is refused, privately, and nothing is recorded.
     bot.click(OUTSIDER, first, ui_ids.BATCH_APPROVE_ALL, approve["value"])
@@ -282,9 +286,9 @@ def test_approve_all_is_for_members_and_records_one_decision_per_comment(bot: Su
     # Review separately: the comment gets its own card; Approve all then leaves it alone.
     card = bot.batch(second)
     third = _lines(card)[2]
-    separate = [
+    separate = next(
         b["accessory"] for b in card["blocks"] if b.get("block_id") == f"batch_line:{third}"
-    ][0]
+    )
     posts_before = len(bot.slack.calls("chat.postMessage"))
     bot.click(SMAT1, second, ui_ids.BATCH_SEPARATE, separate["value"])
     wait_until(
@@ -294,7 +298,8 @@ def test_approve_all_is_for_members_and_records_one_decision_per_comment(bot: Su
     assert _action(own, ui_ids.APPROVE) is not None  # a normal triage card
     moved = wait_until(lambda: bot.batch_showing(second, "Moved to its own card"), "the move")
     approve = _action(moved, ui_ids.BATCH_APPROVE_ALL)
-    assert approve is not None and approve["text"]["text"] == f"Approve all ({BATCH - 1})"
+    assert approve is not None
+    assert approve["text"]["text"] == f"Approve all ({BATCH - 1})"
     bot.click(SMAT1, second, ui_ids.BATCH_APPROVE_ALL, approve["value"])
     wait_until(lambda: len(bot.decisions()) == 2 * BATCH - 1, "nine more decisions")
     with bot.container.sessions() as session:
