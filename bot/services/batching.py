@@ -15,11 +15,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, String, cast, exists, func, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import Clock
+from bot.services.outbox import RetryLater
 from config.settings import SurgeSettings
 from storage.models import (
     Classification,
@@ -34,6 +35,7 @@ log = logging.getLogger(__name__)
 CLEAN = "approve"
 """The suggestion that makes a comment clean: only these are ever batched."""
 SYSTEM = "system"
+RETRY_SECONDS = 2.0
 """Who moved a comment out of its batch when an edit made the classifier flag it."""
 
 
@@ -64,6 +66,16 @@ def _unbatched_clean_pending() -> list[ColumnElement[bool]]:
         Classification.suggested_action == CLEAN,
         ~exists().where(SlackBatchItem.review_item_id == ReviewItem.id),
     ]
+
+
+def _being_delivered() -> ColumnElement[bool]:
+    """A worker is delivering the comment's card right now (it may be posting it on its own)."""
+    key_prefix = literal("slack.sync_card:") + cast(ReviewItem.id, String) + literal(":")
+    return exists().where(
+        OutboxMessage.status == "in_progress",
+        OutboxMessage.kind == "slack.sync_card",
+        OutboxMessage.idempotency_key.startswith(key_prefix),
+    )
 
 
 class Batcher:
@@ -113,11 +125,15 @@ class Batcher:
                 # Another worker batched some of the same comments at the same moment; their
                 # batch is committed now, so looking again settles it.
                 log.info("concurrent batching around review item %d; looking again", anchor)
-        return None
+        # Never guess: posting it on its own now might show it twice. Look again shortly.
+        raise RetryLater("batching is busy; trying again", RETRY_SECONDS)
 
     def _try_batch(self, anchor: int, channel: str) -> int | None:
         now = self._clock()
         with self._sessions.begin() as session:
+            # Lock the anchor first, then look: a batch that took it while we waited for the
+            # lock is committed by now, and a fresh statement sees it (READ COMMITTED).
+            session.execute(select(ReviewItem.id).where(ReviewItem.id == anchor).with_for_update())
             existing = self.membership(session, anchor)
             if existing is not None:
                 return None if existing.pulled_out else existing.batch_id
@@ -130,7 +146,7 @@ class Batcher:
             candidates = session.scalars(
                 select(ReviewItem.id)
                 .join(Classification, Classification.id == ReviewItem.classification_id)
-                .where(*_unbatched_clean_pending(), ReviewItem.id != anchor)
+                .where(*_unbatched_clean_pending(), ReviewItem.id != anchor, ~_being_delivered())
                 .order_by(ReviewItem.id)
                 .limit(self._settings.batch_size - 1)
                 .with_for_update(of=ReviewItem, skip_locked=True)
@@ -139,12 +155,11 @@ class Batcher:
             return self._create(session, chosen, channel, now)
 
     def _eligible(self, session: Session, anchor: int) -> bool:
-        """Lock the anchor and check it is clean, pending and has no card of its own."""
+        """Whether the (locked) anchor is clean, pending, in no batch and has no card of its own."""
         found = session.scalar(
             select(ReviewItem.id)
             .join(Classification, Classification.id == ReviewItem.classification_id)
             .where(ReviewItem.id == anchor, *_unbatched_clean_pending())
-            .with_for_update(of=ReviewItem)
         )
         return found is not None
 
