@@ -16,6 +16,8 @@ from bot.clock import Clock, system_clock
 from bot.connectors import build_connector
 from bot.records.keys import SigningKeySource
 from bot.services.accounts import AccountRegister, SecretResolver
+from bot.services.batch_publisher import BatchPublisher
+from bot.services.batching import Batcher
 from bot.services.block_reminders import BlockReviewNotifier
 from bot.services.blocks import REMINDER_KIND, BlockRegister
 from bot.services.canned_responses import seed_canned_responses
@@ -25,6 +27,7 @@ from bot.services.ingest import IngestService
 from bot.services.legal_holds import LegalHolds
 from bot.services.members import MemberDirectory
 from bot.services.outbox import Handler, OutboxDispatcher
+from bot.services.pacing import ChannelPacer
 from bot.services.polling import Poller
 from bot.services.purge import RetentionPurge
 from bot.services.review import ReviewService
@@ -182,8 +185,12 @@ def build(
     slack_client: WebClient | None = None,
     announce: Callable[[str], None] = print,
     migrate_database: bool = True,
+    pacer: ChannelPacer | None = None,
 ) -> Container:
-    """Wire the services for these settings; apply migrations and enrol configured members."""
+    """Wire the services for these settings; apply migrations and enrol configured members.
+
+    ``pacer`` paces new Slack messages (built from ``settings.surge`` when not given).
+    """
     engine = make_engine(settings.database_url)
     if migrate_database:
         migrate.upgrade(engine)
@@ -199,6 +206,17 @@ def build(
     seed_canned_responses(sessions, settings.canned_responses, clock())
     handlers: dict[str, Handler] = {}
     if slack_client is not None:
+        surge = settings.surge
+        pacer = pacer or ChannelPacer(surge.posts_per_second, surge.burst, clock=clock)
+        batches = BatchPublisher(
+            sessions,
+            slack_client,
+            settings.slack.channels.triage,
+            Batcher(sessions, surge, clock),
+            pacer,
+            settings.council.tz,
+            clock,
+        )
         publisher = SlackCardPublisher(
             sessions,
             slack_client,
@@ -207,8 +225,11 @@ def build(
             settings.council.tz,
             {code: reason.clause for code, reason in settings.policy.reason_codes.items()},
             enquiry_topics=settings.replies.topics,
+            pacer=pacer,
+            batches=batches,
         )
         handlers["slack.sync_card"] = publisher.sync_card
+        handlers["slack.sync_batch"] = batches.sync_batch
         handlers["slack.account_alert"] = publisher.account_alert
         handlers["slack.route_note"] = RouteNotifier(
             sessions, slack_client, settings, clock

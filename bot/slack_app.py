@@ -9,7 +9,7 @@ from slack_sdk import WebClient
 
 from bot.container import Container
 from bot.logs import ContextThreadPoolExecutor
-from handlers import actions, commands, evidence, home, records, replies
+from handlers import actions, batches, commands, evidence, home, records, replies
 
 log = logging.getLogger(__name__)
 
@@ -39,4 +39,5 @@ def create_slack_app(container: Container, *, client: WebClient | None = None) -
     replies.register(app, container)
     evidence.register(app, container)
     records.register(app, container)
+    batches.register(app, container)
     return app

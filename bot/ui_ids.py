@@ -51,3 +51,7 @@ EVIDENCE_PACK = "smat_evidence_pack"
 KEEP_BLOCKED = "smat_block_keep"
 UNBLOCK_FROM_REVIEW = "smat_block_unblock"  # opens the unblock modal
 UNBLOCK_MODAL = "smat_block_unblock_modal"
+# Batch cards (surges): Approve all carries {"batch": <id>, "items": [[<item id>, <version>], ...]};
+# Review separately carries {"batch": <id>, "item": <item id>}.
+BATCH_APPROVE_ALL = "smat_batch_approve_all"
+BATCH_SEPARATE = "smat_batch_separate"

@@ -475,6 +475,19 @@ class BlockRegisterSettings(_Section):
     """Local time (HH:MM) of the daily check for reviews that have fallen due."""
 
 
+class SurgeSettings(_Section):
+    """How cards reach Slack when comments arrive faster than Slack takes new messages."""
+
+    posts_per_second: float = Field(default=1.0, gt=0, le=10)
+    """New messages per second per channel (Slack takes about one a second)."""
+    burst: int = Field(default=20, ge=1, le=100)
+    """New messages sent at once before the per-second pace applies (Slack allows short bursts)."""
+    batch_backlog: int = Field(default=30, ge=1)
+    """Clean comments waiting for their own card in a channel beyond which they are batched."""
+    batch_size: int = Field(default=10, ge=2, le=20)
+    """Clean comments per batch card (each with its own line and Review separately button)."""
+
+
 class Settings(BaseSettings):
     """Everything SMAT Bot is configured with; built once by ``load_settings``."""
 
@@ -501,6 +514,7 @@ class Settings(BaseSettings):
     records: RecordsSettings = RecordsSettings()
     retention: RetentionSettings
     blocked_authors: BlockRegisterSettings = BlockRegisterSettings()
+    surge: SurgeSettings = SurgeSettings()
 
     @model_validator(mode="after")
     def _account_names_unique(self) -> Self:

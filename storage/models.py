@@ -530,3 +530,35 @@ class BlockReview(Base):
     previous_due: Mapped[datetime]
     next_review_due: Mapped[datetime]
     note: Mapped[str | None] = mapped_column(Text)
+
+
+class SlackBatch(Base):
+    """A batch card: several clean comments shown in one Slack message during a surge."""
+
+    __tablename__ = "slack_batches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(100))
+    """The configured channel it is posted to (a name or an id)."""
+    slack_channel: Mapped[str | None] = mapped_column(String(50))
+    slack_ts: Mapped[str | None] = mapped_column(String(50))
+    shown_digest: Mapped[str | None] = mapped_column(String(64))
+    """SHA-256 of the message last sent to Slack, so an unchanged card is not sent again."""
+    posting_until: Mapped[datetime | None]
+    """A worker posting the card holds this lease, so two workers never post it twice."""
+    created_at: Mapped[datetime]
+    posted_at: Mapped[datetime | None]
+
+
+class SlackBatchItem(Base):
+    """One comment in a batch card; a comment is in at most one batch, ever."""
+
+    __tablename__ = "slack_batch_items"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("slack_batches.id"), index=True)
+    review_item_id: Mapped[int] = mapped_column(ForeignKey("review_items.id"), unique=True)
+    position: Mapped[int]
+    pulled_out_by: Mapped[str | None] = mapped_column(String(50))
+    """Who moved it to its own card: a Slack user id, or ``system`` (an edit flagged it)."""
+    pulled_out_at: Mapped[datetime | None]

@@ -9,7 +9,7 @@ idempotent: a message may be delivered again after a crash.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=2)
 MAX_BACKOFF = timedelta(minutes=15)
+REFRESH_EVERY = 10
+"""Messages delivered between two looks at the queue."""
 
 Handler = Callable[[Mapping[str, Any]], None]
 
@@ -90,16 +92,26 @@ class OutboxDispatcher:
         self._clock = clock
 
     def deliver_due(self, limit: int = 100, *, key_prefixes: Sequence[str] = ()) -> DeliveryReport:
-        """Deliver up to ``limit`` due messages, most urgent first (only matching keys if given)."""
+        """Deliver up to ``limit`` due messages, most urgent first (only matching keys if given).
+
+        The queue is read again every few messages: posting is paced (about one new Slack
+        message a second), so an urgent card queued during a long pass goes next, not last.
+        """
         report = DeliveryReport()
-        for message_id in self._due_ids(limit, key_prefixes):
-            message = self._claim(message_id)
-            if message is None:
-                continue  # someone else took it
-            if self._deliver(message):
-                report.delivered += 1
-            else:
-                report.retrying += 1
+        tried: set[int] = set()
+        while len(tried) < limit:
+            due = self._due_ids(min(REFRESH_EVERY, limit - len(tried)), key_prefixes, tried)
+            if not due:
+                break
+            for message_id in due:
+                tried.add(message_id)
+                message = self._claim(message_id)
+                if message is None:
+                    continue  # someone else took it
+                if self._deliver(message):
+                    report.delivered += 1
+                else:
+                    report.retrying += 1
         return report
 
     def pending_count(self) -> int:
@@ -114,7 +126,9 @@ class OutboxDispatcher:
                 or 0
             )
 
-    def _due_ids(self, limit: int, key_prefixes: Sequence[str] = ()) -> list[int]:
+    def _due_ids(
+        self, limit: int, key_prefixes: Sequence[str] = (), exclude: Collection[int] = ()
+    ) -> list[int]:
         now = self._clock()
         with self._sessions() as session:
             query = (
@@ -126,6 +140,8 @@ class OutboxDispatcher:
                 .order_by(OutboxMessage.priority.desc(), OutboxMessage.id)
                 .limit(limit)
             )
+            if exclude:
+                query = query.where(OutboxMessage.id.not_in(list(exclude)))
             if key_prefixes:
                 query = query.where(
                     or_(*(OutboxMessage.idempotency_key.startswith(p) for p in key_prefixes))

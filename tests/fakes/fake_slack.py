@@ -29,6 +29,7 @@ import time
 import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from email.message import EmailMessage
 from email.parser import BytesParser
 from email.policy import HTTP
@@ -247,7 +248,8 @@ class FakeSlack(LoopbackServer):
         self._delays: dict[str, float] = {}
         self._down = False
         self._channel_interval: float | None = None
-        self._last_post: dict[str, float] = {}
+        self._rate_clock: Callable[[], datetime] | None = None
+        self._last_post: dict[str, float | datetime] = {}
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -419,11 +421,18 @@ class FakeSlack(LoopbackServer):
         with self._lock:
             self._down = is_down
 
-    def enforce_channel_rate(self, min_interval_s: float | None = 1.0) -> None:
+    def enforce_channel_rate(
+        self, min_interval_s: float | None = 1.0, *, clock: Callable[[], datetime] | None = None
+    ) -> None:
         """Answer 429 to chat.postMessage arriving sooner than this after the last accepted one
-        to the same channel, like Slack's ~1 message/second/channel limit; None disables it."""
+        to the same channel, like Slack's ~1 message/second/channel limit; None disables it.
+
+        Time is the real monotonic clock unless ``clock`` (e.g. a FakeClock) is given, so a
+        long surge can be simulated without waiting for it.
+        """
         with self._lock:
             self._channel_interval = min_interval_s or None
+            self._rate_clock = clock
             self._last_post.clear()
 
     # ------------------------------------------------------------------ request plumbing
@@ -651,11 +660,20 @@ class FakeSlack(LoopbackServer):
         if not any(params.get(k) for k in ("text", "blocks", "attachments")):
             raise _ApiError("no_text")
         if self._channel_interval is not None:
-            now = time.monotonic()
+            now: float | datetime = (
+                self._rate_clock() if self._rate_clock is not None else time.monotonic()
+            )
             last = self._last_post.get(channel)
-            if last is not None and now - last < self._channel_interval:
-                wait = math.ceil(self._channel_interval - (now - last))
-                raise _ApiError("ratelimited", 429, retry_after=max(1, wait))
+            if last is not None:
+                # Datetimes subtract exactly (microseconds); floats would round near 1.0 s.
+                elapsed = (
+                    (now - last).total_seconds()
+                    if isinstance(now, datetime) and isinstance(last, datetime)
+                    else float(now) - float(last)  # type: ignore[arg-type]
+                )
+                if elapsed < self._channel_interval:
+                    wait = math.ceil(self._channel_interval - elapsed)
+                    raise _ApiError("ratelimited", 429, retry_after=max(1, wait))
             self._last_post[channel] = now
         ts = self._next_ts()
         message: JsonDict = {
