@@ -159,6 +159,7 @@ def world(
         overrides |= {
             "database_url": database_url,
             "council": {"name": "Example Town Council"},
+            "records": {"key_file": str(tmp_path / "records.key")},
             "platforms": {"facebook": {"api_url": platform.base_url}},
             "accounts": [
                 {
@@ -201,7 +202,7 @@ def world(
 
 def test_killed_after_the_decision_is_recorded_before_anything_is_delivered(world: World) -> None:
     worker = world.worker("record-only")
-    assert worker.wait(30) == -signal.SIGKILL
+    assert worker.wait(30) == -signal.SIGKILL, worker.communicate()[1][-3000:]
     assert world.graph_calls("POST") == []
 
     restarted = world.restart()

@@ -194,6 +194,9 @@ def test_two_dispatcher_processes_deliver_each_message_once(
         "SLACK_BOT_TOKEN": BOT_TOKEN,
         "SLACK_SIGNING_SECRET": SIGNING_SECRET,
         "SLACK_API_URL": fake_slack.base_url,
+        # Every card at once and on its own: this is about claims, not Slack's pace.
+        "SMAT_SURGE__BURST": "100",
+        "SMAT_SURGE__BATCH_BACKLOG": "1000",
     }
     workers = [_worker("outbox", str(go), env=env) for _ in range(2)]
     processes.extend(workers)
