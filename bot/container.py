@@ -16,6 +16,8 @@ from bot.clock import Clock, system_clock
 from bot.connectors import build_connector
 from bot.services.accounts import AccountRegister, SecretResolver
 from bot.services.canned_responses import seed_canned_responses
+from bot.services.escalation import EscalationService
+from bot.services.escalation_slack import EscalationPublisher
 from bot.services.executor import Executor
 from bot.services.ingest import IngestService
 from bot.services.members import MemberDirectory
@@ -93,6 +95,13 @@ class Container:
             self.detectors,
             tz=self.settings.council.tz,
             repeated_text_threshold=self.settings.detectors.spam.repeated_text_threshold,
+            escalate=self.escalations().open_automatic,
+        )
+
+    def escalations(self) -> EscalationService:
+        """Escalations to the Town Clerk: raising them, the Clerk's answers, the reminders."""
+        return EscalationService(
+            self.sessions, self.members, self.review, self.settings, self.clock
         )
 
     @property
@@ -168,6 +177,15 @@ def build(
         )
         handlers["slack.sync_card"] = publisher.sync_card
         handlers["slack.account_alert"] = publisher.account_alert
+        handlers.update(
+            EscalationPublisher(
+                sessions,
+                slack_client,
+                settings,
+                EscalationService.timing_for(settings),
+                clock,
+            ).handlers()
+        )
     secrets = SecretResolver(settings.secrets_file)
     connector_for = partial(
         build_connector, platforms=settings.platforms, secrets=secrets, clock=clock

@@ -9,7 +9,7 @@ from slack_bolt import App
 from slack_sdk import WebClient
 
 from bot.container import Container
-from handlers import actions, commands, home
+from handlers import actions, commands, escalation, home
 
 log = logging.getLogger(__name__)
 
@@ -33,4 +33,5 @@ def create_slack_app(container: Container, *, client: WebClient | None = None) -
     actions.register(app, container)
     commands.register(app, container)
     home.register(app, container)
+    escalation.register(app, container)
     return app

@@ -130,6 +130,10 @@ class Executor:
                 "it is not known whether the reply was posted — check on the platform",
             )
             return
+        if Action(job[1].action) not in PLATFORM_ACTION:
+            # Nothing to do on the platform (e.g. an escalation): never call it.
+            self._finish(decision_id, "not_needed", "nothing to do on the platform")
+            return
         if Action(job[1].action) is Action.WARN:
             self._finish(decision_id, "sending", "posting the warning", notify=False)
         try:

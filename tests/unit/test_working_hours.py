@@ -96,7 +96,8 @@ def test_naive_or_negative_input_is_refused() -> None:
 
 def test_escalation_timing_ordinary_and_immediate() -> None:
     timing = EscalationTiming.from_settings(EscalationSettings(), LONDON)
-    assert timing.is_immediate("threat") and timing.is_immediate("safeguarding")
+    assert timing.is_immediate("threat")
+    assert timing.is_immediate("safeguarding")
     assert not timing.is_immediate("press")
     night = local(2026, 11, 17, 2, 0)  # Tuesday 02:00
     assert timing.clerk_due(night, immediate=False) == local(2026, 11, 17, 9, 0)
