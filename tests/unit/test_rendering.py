@@ -474,7 +474,7 @@ def test_clean_card_is_compact_and_still_has_approve() -> None:
 # --- the decided card -------------------------------------------------------------------------
 
 
-def test_approved_card_shows_who_and_has_no_buttons() -> None:
+def test_approved_card_shows_who_and_offers_only_escalate() -> None:
     message = render(decided_card())
 
     headline = message.blocks[0]["text"]
@@ -483,13 +483,8 @@ def test_approved_card_shows_who_and_has_no_buttons() -> None:
     assert "Approved* by <@U0SMAT1>" in headline["text"]
     assert "Approved by <@U0SMAT1>" in headline["text"].replace("*", "")
     assert "at 11:04 on 1 Jul 2026" in headline["text"]  # decided 10:04Z, shown in BST
-    assert blocks_of_type(message, "actions") == []
-    assert buttons(message) == []
-    assert not any(
-        element.get("type") == "button"
-        for block in message.blocks
-        for element in [block.get("accessory") or {}, *block.get("elements", [])]
-    )
+    # Nothing to undo or follow up; the comment can still go to the Clerk.
+    assert [b["action_id"] for b in buttons(message)] == [ui_ids.ESCALATE]
     assert "decided on version 1" in all_mrkdwn(message)
     assert message.text.startswith("Approved by Jo Smat")
 
@@ -576,6 +571,7 @@ PENDING_BUTTONS = {
         (ui_ids.WARN, "Warn…"),
         (ui_ids.BLOCK, "Block…"),
         (ui_ids.DELETE, "Delete…"),
+        (ui_ids.ESCALATE, "Escalate…"),
         (ui_ids.OPEN_PERMALINK, "View on Facebook ↗"),
     ],
     Platform.INSTAGRAM: [  # Instagram has no block API
@@ -583,6 +579,7 @@ PENDING_BUTTONS = {
         (ui_ids.HIDE, "Hide…"),
         (ui_ids.WARN, "Warn…"),
         (ui_ids.DELETE, "Delete…"),
+        (ui_ids.ESCALATE, "Escalate…"),
         (ui_ids.OPEN_PERMALINK, "View on Instagram ↗"),
     ],
     Platform.YOUTUBE: [
@@ -591,6 +588,7 @@ PENDING_BUTTONS = {
         (ui_ids.WARN, "Warn…"),
         (ui_ids.BLOCK, "Block…"),
         (ui_ids.DELETE, "Delete…"),
+        (ui_ids.ESCALATE, "Escalate…"),
         (ui_ids.OPEN_PERMALINK, "View on YouTube ↗"),
     ],
     Platform.X: [  # X: Block mutes; no delete by API
@@ -598,6 +596,7 @@ PENDING_BUTTONS = {
         (ui_ids.HIDE, "Hide…"),
         (ui_ids.WARN, "Warn…"),
         (ui_ids.BLOCK, "Mute…"),
+        (ui_ids.ESCALATE, "Escalate…"),
         (ui_ids.OPEN_PERMALINK, "View on X ↗"),
     ],
 }
@@ -890,12 +889,18 @@ FOLLOW_UPS = [
             (ui_ids.WARN, "Warn…"),
             (ui_ids.BLOCK, "Block…"),
             (ui_ids.DELETE, "Delete…"),
+            (ui_ids.ESCALATE, "Escalate…"),
         ],
     ),
     (
         "hide",
         Platform.INSTAGRAM,
-        [(ui_ids.UNDO, "Undo"), (ui_ids.WARN, "Warn…"), (ui_ids.DELETE, "Delete…")],
+        [
+            (ui_ids.UNDO, "Undo"),
+            (ui_ids.WARN, "Warn…"),
+            (ui_ids.DELETE, "Delete…"),
+            (ui_ids.ESCALATE, "Escalate…"),
+        ],
     ),
     (
         "hide",
@@ -905,20 +910,30 @@ FOLLOW_UPS = [
             (ui_ids.WARN, "Warn…"),
             (ui_ids.BLOCK, "Block…"),
             (ui_ids.DELETE, "Delete…"),
+            (ui_ids.ESCALATE, "Escalate…"),
         ],
     ),
-    ("hide", Platform.X, [(ui_ids.UNDO, "Undo"), (ui_ids.WARN, "Warn…"), (ui_ids.BLOCK, "Mute…")]),
-    ("block", Platform.FACEBOOK, [(ui_ids.UNDO, "Undo")]),
-    ("block", Platform.YOUTUBE, []),  # YouTube has no unban by API
-    ("block", Platform.X, [(ui_ids.UNDO, "Undo")]),  # unmute
-    ("warn", Platform.FACEBOOK, [(ui_ids.BLOCK, "Block…")]),
-    ("warn", Platform.X, [(ui_ids.BLOCK, "Mute…")]),
-    ("warn", Platform.INSTAGRAM, []),
-    ("approve", Platform.FACEBOOK, []),
-    ("delete", Platform.FACEBOOK, []),
-    ("delete", Platform.YOUTUBE, []),
-    ("unhide", Platform.FACEBOOK, []),
-    ("unblock", Platform.FACEBOOK, []),
+    (
+        "hide",
+        Platform.X,
+        [
+            (ui_ids.UNDO, "Undo"),
+            (ui_ids.WARN, "Warn…"),
+            (ui_ids.BLOCK, "Mute…"),
+            (ui_ids.ESCALATE, "Escalate…"),
+        ],
+    ),
+    ("block", Platform.FACEBOOK, [(ui_ids.UNDO, "Undo"), (ui_ids.ESCALATE, "Escalate…")]),
+    ("block", Platform.YOUTUBE, [(ui_ids.ESCALATE, "Escalate…")]),  # YouTube has no unban by API
+    ("block", Platform.X, [(ui_ids.UNDO, "Undo"), (ui_ids.ESCALATE, "Escalate…")]),  # unmute
+    ("warn", Platform.FACEBOOK, [(ui_ids.BLOCK, "Block…"), (ui_ids.ESCALATE, "Escalate…")]),
+    ("warn", Platform.X, [(ui_ids.BLOCK, "Mute…"), (ui_ids.ESCALATE, "Escalate…")]),
+    ("warn", Platform.INSTAGRAM, [(ui_ids.ESCALATE, "Escalate…")]),
+    ("approve", Platform.FACEBOOK, [(ui_ids.ESCALATE, "Escalate…")]),
+    ("delete", Platform.FACEBOOK, [(ui_ids.ESCALATE, "Escalate…")]),
+    ("delete", Platform.YOUTUBE, [(ui_ids.ESCALATE, "Escalate…")]),
+    ("unhide", Platform.FACEBOOK, [(ui_ids.ESCALATE, "Escalate…")]),
+    ("unblock", Platform.FACEBOOK, [(ui_ids.ESCALATE, "Escalate…")]),
 ]
 
 
