@@ -512,3 +512,34 @@ def test_a_clerk_card_left_behind_by_a_triage_decision_is_refreshed(bot: Bot) ->
     assert "Hidden on Facebook now" in as_json(card_in(bot, "dm"))
     with bot.container.sessions() as session:
         assert [d.action for d in session.scalars(select(Decision))] == ["escalate", "hide"]
+
+
+# ---------------------------------------------------------------------- Home tab and /smat
+
+
+def test_open_escalations_on_the_home_tab_and_in_smat_commands(bot: Bot) -> None:
+    from tests.e2e.test_home import open_home, published_view
+    from tests.e2e.test_smat_command import Slash
+
+    item_id = bot.comment(FLAGGED)
+    escalate(bot, item_id, "defamation_legal")
+    wait_until(lambda: escalation(bot).clerk_dm_ts, what="the Clerk's DM")
+
+    assert open_home(bot.http, bot.url, CLERK).status_code == 200
+    home = as_json(published_view(bot.slack, CLERK))
+    assert "Escalations with the Town Clerk" in home
+    assert "Defamation or legal" in home
+    assert "not acknowledged" in home
+    assert "1 escalation with the Town Clerk* — 1 not acknowledged yet" in home
+
+    slash = Slash(bot.url, bot.slack)
+    answer = as_json(slash.run(SMAT1, "escalations"))
+    assert "1 escalation with the Town Clerk" in answer
+    assert "Defamation or legal" in answer
+    assert "escalation with the Town Clerk" in as_json(slash.run(VIEWER, "queue"))
+    refused = slash.run(OUTSIDER, "escalations")
+    assert "only SMAT members" in refused["text"]
+
+    click_card(bot, CLERK, ui_ids.ESCALATION_ACK)
+    wait_until(lambda: escalation(bot).status == "acknowledged", what="the acknowledgement")
+    assert "acknowledged by" in as_json(slash.run(SMAT1, "escalations"))
