@@ -383,3 +383,45 @@ def test_a_threat_is_escalated_by_itself_at_ingest_once(container: Container) ->
     # A SMAT member's Escalate… is refused while it is open.
     with pytest.raises(Refused, match=r"already with the Town Clerk .*automatically"):
         escalate(container, item_id=esc.review_item_id)
+
+
+# ---------------------------------------------------------------------- wiring
+
+
+def test_the_scheduler_runs_the_reminder_job(container: Container, clock: FakeClock) -> None:
+    from bot import scheduler
+
+    escalation_id = escalate(container)
+    running = scheduler.start_scheduler(container)
+    try:
+        assert running.get_job("escalation-reminders", jobstore="volatile") is not None
+        clock.advance(hours=2)
+        scheduler.escalation_reminders_job()
+    finally:
+        running.shutdown(wait=False)
+    assert keys(container, "escalation.remind:") == [f"escalation.remind:{escalation_id}:1"]
+
+
+def test_the_executor_never_takes_an_escalation_to_the_platform(container: Container) -> None:
+    from bot.services.executor import Executor
+    from storage.models import DecisionOutcome
+
+    escalation_id = escalate(container)
+    decision_id = row(container, escalation_id).decision_id
+
+    def no_connector(_: object) -> object:
+        raise AssertionError("the platform must not be called for an escalation")
+
+    Executor(
+        container.sessions,
+        container.settings,
+        no_connector,  # type: ignore[arg-type]
+        container.accounts,
+        container.clock,
+    ).execute({"decision_id": decision_id})
+    with container.sessions() as session:
+        outcome = session.scalar(
+            select(DecisionOutcome).where(DecisionOutcome.decision_id == decision_id)
+        )
+        assert outcome is not None
+        assert outcome.status == "not_needed"
