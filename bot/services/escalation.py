@@ -338,6 +338,29 @@ class EscalationService:
                 self.refresh(request.escalation_id, request.expected_version)
             raise
 
+    def close_with_reply(
+        self, session: Session, review_item_id: int, actor_slack_id: str, now: datetime
+    ) -> int | None:
+        """Close the item's open escalation as ``replied`` when the Clerk or Deputy replies.
+
+        Called inside the reply decision's own transaction; a reply by anyone else leaves the
+        escalation with the Clerk. Returns the escalation closed, if any.
+        """
+        member = self._members.find(actor_slack_id)
+        if member is None or member.role not in CLERK_ROLES:
+            return None
+        row = self._open_escalation(session, review_item_id)
+        if row is None:
+            return None
+        self._acknowledge(row, member, now)
+        row.status = CLOSED
+        row.outcome = "replied"
+        row.outcome_by = member.slack_user_id
+        row.outcome_at = now
+        self._sync(session, row, "closed", now)
+        log.info("escalation %d closed as replied by %s", row.id, member.slack_user_id)
+        return row.id
+
     def _carry_out(
         self, session: Session, row: Escalation, member: MemberInfo, request: OutcomeRequest
     ) -> int | None:

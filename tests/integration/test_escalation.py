@@ -425,3 +425,18 @@ def test_the_executor_never_takes_an_escalation_to_the_platform(container: Conta
         )
         assert outcome is not None
         assert outcome.status == "not_needed"
+
+
+def test_a_reply_by_the_clerk_closes_the_escalation_as_replied(
+    container: Container, clock: FakeClock
+) -> None:
+    escalation_id = escalate(container, reason="complaint")
+    with container.sessions.begin() as session:
+        assert service(container).close_with_reply(session, ABUSE, SMAT, clock()) is None
+    assert row(container, escalation_id).status == "open"
+    with container.sessions.begin() as session:
+        closed = service(container).close_with_reply(session, ABUSE, CLERK, clock())
+    assert closed == escalation_id
+    esc = row(container, escalation_id)
+    assert (esc.status, esc.outcome, esc.outcome_by) == ("closed", "replied", CLERK)
+    assert f"escalation.card:{escalation_id}:closed" in keys(container, "escalation.card:")
