@@ -226,6 +226,7 @@ class EscalationService:
             note=classification.explanation[:MAX_NOTE],
             escalated_by=SYSTEM,
             now=now,
+            sync_triage=False,  # ingest queues the triage card's update itself
         )
         log.info("review item %d escalated automatically (%s)", item.id, reason)
         return row.id
@@ -242,6 +243,7 @@ class EscalationService:
         note: str | None,
         escalated_by: str,
         now: datetime,
+        sync_triage: bool = True,
     ) -> Escalation:
         immediate = self.timing.is_immediate(reason)
         row = Escalation(
@@ -261,7 +263,7 @@ class EscalationService:
         )
         session.add(row)
         session.flush()
-        self._sync(session, row, "opened", now)
+        self._sync(session, row, "opened", now, triage=sync_triage)
         return row
 
     # ------------------------------------------------------------------ the Clerk's answer
@@ -525,7 +527,9 @@ class EscalationService:
         )
 
     @staticmethod
-    def _sync(session: Session, row: Escalation, event: str, now: datetime) -> None:
+    def _sync(
+        session: Session, row: Escalation, event: str, now: datetime, *, triage: bool = True
+    ) -> None:
         """Queue updates of the Clerk's card and the triage card for one change."""
         enqueue(
             session,
@@ -535,6 +539,8 @@ class EscalationService:
             priority=100,
             now=now,
         )
+        if not triage:
+            return
         enqueue(
             session,
             kind="slack.sync_card",

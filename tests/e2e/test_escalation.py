@@ -137,10 +137,14 @@ def escalate(
 
 
 def escalation(bot: Bot) -> Escalation:
-    with bot.container.sessions() as session:
-        row = session.scalars(select(Escalation).order_by(Escalation.id.desc())).first()
-        assert row is not None
-        return row
+    """The latest escalation (waiting for it: the form's listener runs after the ack)."""
+
+    def latest() -> Escalation | None:
+        with bot.container.sessions() as session:
+            return session.scalars(select(Escalation).order_by(Escalation.id.desc())).first()
+
+    row: Escalation = wait_until(latest, what="an escalation")
+    return row
 
 
 def clerk_dm(bot: Bot) -> str:
