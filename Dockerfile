@@ -47,6 +47,7 @@ ENV PATH=/opt/venv/bin:$PATH \
     HF_HUB_OFFLINE=1 \
     TRANSFORMERS_OFFLINE=1 \
     SMAT_CLASSIFIER__DETOXIFY__MODEL=${DETOXIFY_MODEL:-unbiased} \
+    SMAT_OPERATIONS__LOG_FORMAT=json \
     SMAT_DATABASE_URL=sqlite:////var/lib/smat/smat-bot.db
 USER smat
 WORKDIR /var/lib/smat

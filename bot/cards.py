@@ -20,6 +20,7 @@ from storage.models import (
     Escalation,
     PreservedRecord,
     RemovalRequest,
+    Reply,
     ReviewItem,
 )
 
@@ -41,6 +42,26 @@ class DecisionView:
     """pending, done, failed (retrying), unsupported or not_connected; None for approve."""
     outcome_detail: str | None = None
     preserved_sha256: str | None = None
+
+
+@dataclass(frozen=True)
+class ReplyView:
+    """The latest public reply (or passing-on) on a card, and what became of it."""
+
+    decision_id: int
+    action: str
+    """``reply`` (posted publicly) or ``route`` (only passed on)."""
+    actor_slack_id: str | None
+    actor_name: str
+    decided_at: datetime
+    text: str
+    canned_key: str | None
+    route: str | None
+    routed_to: str | None
+    route_status: str | None
+    route_detail: str | None
+    outcome_status: str | None
+    outcome_detail: str | None
 
 
 @dataclass(frozen=True)
@@ -132,6 +153,11 @@ class TriageCard:
     legislation: tuple[str, ...] = ()
     escalation: EscalationView | None = None
     """The latest escalation of this comment to the Town Clerk, if any."""
+    reply: ReplyView | None = None
+    parent_id: str | None = None
+    """The platform id of the comment this one answers (None for a top-level one on Instagram)."""
+    enquiry_labels: tuple[str, ...] = ()
+    """What the comment looks like it is asking about (filled in by the card publisher)."""
 
     @property
     def flagged(self) -> bool:
@@ -211,13 +237,19 @@ def load_cards(session: Session, review_item_ids: list[int] | None = None) -> li
                 if item.status == "awaiting_approval"
                 else None,
                 escalation=latest_escalation(session, item.id),
+                reply=_latest_reply(session, item.id) if item.status != "pending" else None,
+                parent_id=comment.parent_external_id,
             )
         )
     return cards
 
 
+REPLY_ACTIONS = ("reply", "route")
+"""Decisions shown in the card's reply line rather than as its headline, after another one."""
+
+
 def _latest_decision(session: Session, review_item_id: int) -> DecisionView | None:
-    row = session.execute(
+    query = (
         select(Decision, CommentVersion.version, DecisionOutcome, PreservedRecord.content_sha256)
         .join(CommentVersion, CommentVersion.id == Decision.comment_version_id)
         .outerjoin(DecisionOutcome, DecisionOutcome.decision_id == Decision.id)
@@ -225,7 +257,11 @@ def _latest_decision(session: Session, review_item_id: int) -> DecisionView | No
         .where(Decision.review_item_id == review_item_id)
         .order_by(Decision.id.desc())
         .limit(1)
-    ).first()
+    )
+    # A reply after a hide is a follow-up: the hide stays the card's headline (and its Undo).
+    row = session.execute(query.where(Decision.action.not_in(REPLY_ACTIONS))).first()
+    if row is None:
+        row = session.execute(query).first()
     if row is None:
         return None
     decision, version, outcome, digest = row
@@ -242,6 +278,35 @@ def _latest_decision(session: Session, review_item_id: int) -> DecisionView | No
         outcome_status=outcome.status if outcome else None,
         outcome_detail=outcome.detail if outcome else None,
         preserved_sha256=digest,
+    )
+
+
+def _latest_reply(session: Session, review_item_id: int) -> ReplyView | None:
+    row = session.execute(
+        select(Decision, Reply, DecisionOutcome)
+        .join(Reply, Reply.decision_id == Decision.id)
+        .outerjoin(DecisionOutcome, DecisionOutcome.decision_id == Decision.id)
+        .where(Decision.review_item_id == review_item_id)
+        .order_by(Decision.id.desc())
+        .limit(1)
+    ).first()
+    if row is None:
+        return None
+    decision, reply, outcome = row
+    return ReplyView(
+        decision_id=decision.id,
+        action=decision.action,
+        actor_slack_id=decision.actor_slack_id,
+        actor_name=decision.actor_name,
+        decided_at=decision.decided_at,
+        text=reply.text,
+        canned_key=reply.canned_key,
+        route=reply.route,
+        routed_to=reply.routed_to,
+        route_status=reply.route_status,
+        route_detail=reply.route_detail,
+        outcome_status=outcome.status if outcome else None,
+        outcome_detail=outcome.detail if outcome else None,
     )
 
 

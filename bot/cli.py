@@ -22,9 +22,11 @@ from rich.progress import MofNCompleteColumn, Progress
 from rich.table import Table
 from rich.text import Text
 
-from bot import calibration, evaluation, output
+from bot import calibration, evaluation, output, records_cli, retention_cli
+from bot.audit_cli import add_audit_commands
 from bot.container import Container, build
 from bot.evaluation import EvalFileError, GroupResult, LabelledRow, Scored, SuggestFn
+from bot.logs import configure_logging
 from classifiers.base import Classifier, ClassifierUnavailable, ModelInfo
 from classifiers.detectors import Detections, RuleDetectors
 from classifiers.policy import CRITICISM_NOTE, EPSILON, Suggestion, suggest
@@ -50,10 +52,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     parser = _parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.command == "run" else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    # Text until the settings are read (`run` then switches to the configured format); every
+    # line is redacted (bot/logs.py).
+    configure_logging("text", logging.INFO if args.command == "run" else logging.WARNING)
     console = Console(highlight=False, soft_wrap=True)
     try:
         return int(args.func(args, console))
@@ -183,12 +184,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     calibrate.set_defaults(func=_cmd_calibrate)
 
+    retention_cli.add_commands(commands)
+
     db = commands.add_parser("db", help="database schema")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     db_commands.add_parser("upgrade", help="apply migrations").set_defaults(func=_cmd_db_upgrade)
     db_commands.add_parser("current", help="show the schema revision").set_defaults(
         func=_cmd_db_current
     )
+    add_audit_commands(commands)
+    records_cli.register(commands)
     return parser
 
 
@@ -796,7 +801,11 @@ def _cmd_db_current(args: argparse.Namespace, console: Console) -> int:
 def _cmd_run(args: argparse.Namespace, console: Console) -> int:
     settings = load_settings()
     _require_slack(settings)
+    from bot import operations
+
+    operations.configure_run_logging(settings)
     container = build(settings, announce=log.info)
+    container.signing_key.get()  # no removal without a signed original: refuse now, not later
     container.classifier  # noqa: B018 - load the model once at start-up, not on the first comment
     container.detectors.warm_up()  # and the language models (a few seconds)
     from bot.scheduler import start_scheduler
@@ -811,6 +820,10 @@ def _cmd_run(args: argparse.Namespace, console: Console) -> int:
 
             assert settings.slack.app_token is not None
             log.info("starting in Socket Mode")
+            if settings.operations.metrics_port is not None:
+                operations.serve_operations_port(
+                    container, args.host, settings.operations.metrics_port
+                )
             handler = SocketModeHandler(app, settings.slack.app_token.get_secret_value())
             handler.start()  # type: ignore[no-untyped-call]
         else:
@@ -820,7 +833,12 @@ def _cmd_run(args: argparse.Namespace, console: Console) -> int:
 
             log.info("starting in HTTP mode on %s:%d (POST /slack/events)", args.host, args.port)
             waitress.serve(
-                create_wsgi_app(app, container.sessions, container.webhooks()),
+                create_wsgi_app(
+                    app,
+                    container.sessions,
+                    container.webhooks(),
+                    operations.readiness_probe(container),
+                ),
                 host=args.host,
                 port=args.port,
                 threads=8,

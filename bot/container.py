@@ -14,16 +14,27 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.background import Nudge
 from bot.clock import Clock, system_clock
 from bot.connectors import build_connector
+from bot.records.keys import SigningKeySource
 from bot.services.accounts import AccountRegister, SecretResolver
+from bot.services.batch_publisher import BatchPublisher
+from bot.services.batching import Batcher
+from bot.services.block_reminders import BlockReviewNotifier
+from bot.services.blocks import REMINDER_KIND, BlockRegister
 from bot.services.canned_responses import seed_canned_responses
 from bot.services.escalation import EscalationService
 from bot.services.escalation_slack import EscalationPublisher
+from bot.services.evidence_delivery import EvidenceRequests
 from bot.services.executor import Executor
 from bot.services.ingest import IngestService
+from bot.services.legal_holds import LegalHolds
 from bot.services.members import MemberDirectory
 from bot.services.outbox import Handler, OutboxDispatcher
+from bot.services.pacing import ChannelPacer
 from bot.services.polling import Poller
+from bot.services.purge import RetentionPurge
 from bot.services.review import ReviewService
+from bot.services.routing import RouteNotifier
+from bot.services.settings_log import record_settings
 from bot.services.slack_cards import SlackCardPublisher
 from bot.services.triage import TriageDesk
 from bot.webhooks import WebhookReceiver
@@ -64,6 +75,7 @@ class Container:
     accounts: AccountRegister
     secrets: SecretResolver
     slack_client: WebClient | None
+    signing_key: SigningKeySource
     _classifier: Classifier | None = None
     _detectors: RuleDetectors | None = None
     _announce: Callable[[str], None] = field(default=print)
@@ -84,6 +96,11 @@ class Container:
                 announce=self._announce,
             )
         return self._classifier
+
+    @property
+    def classifier_loaded(self) -> bool:
+        """Whether the classifier has been loaded (readiness: a process without it is not ready)."""
+        return self._classifier is not None
 
     def ingest(self) -> IngestService:
         """The ingest pipeline (loads the classifier)."""
@@ -135,6 +152,31 @@ class Container:
             Nudge(classify_and_deliver, "webhook-classify"),
         )
 
+    def evidence_requests(self) -> EvidenceRequests:
+        """Evidence packs asked for in Slack (the Clerk and Deputy only), sent by DM."""
+        return EvidenceRequests(
+            self.sessions,
+            self.members,
+            self.settings,
+            self.signing_key,
+            self.clock,
+            self.slack_client,
+        )
+
+    @property
+    def holds(self) -> LegalHolds:
+        """Legal holds: set, released and listed from Slack or the command line."""
+        return LegalHolds(self.sessions, self.members, self.clock)
+
+    @property
+    def blocks(self) -> BlockRegister:
+        """The blocked-author register and its reviews."""
+        return BlockRegister(self.sessions, self.members, self.settings.blocked_authors, self.clock)
+
+    def purge(self) -> RetentionPurge:
+        """The retention purge (and its dry run)."""
+        return RetentionPurge(self.sessions, self.settings.retention, self.clock)
+
     def account(self, name: str) -> AccountSettings:
         """A registered account by name, or ConfigError listing the known names."""
         for account in self.settings.accounts:
@@ -152,21 +194,38 @@ def build(
     slack_client: WebClient | None = None,
     announce: Callable[[str], None] = print,
     migrate_database: bool = True,
+    pacer: ChannelPacer | None = None,
 ) -> Container:
-    """Wire the services for these settings; apply migrations and enrol configured members."""
+    """Wire the services for these settings; apply migrations and enrol configured members.
+
+    ``pacer`` paces new Slack messages (built from ``settings.surge`` when not given).
+    """
     engine = make_engine(settings.database_url)
     if migrate_database:
         migrate.upgrade(engine)
-    sessions = session_factory(engine)
+    sessions = session_factory(engine, clock)
+    record_settings(sessions, settings)
     if slack_client is None and settings.slack.configured:
         slack_client = make_web_client(settings.slack)
     accounts = AccountRegister(sessions, clock)
     accounts.sync(settings.accounts)
     members = MemberDirectory(sessions, settings, clock)
     members.enrol_seeds(settings.members)
+    blocks = BlockRegister(sessions, members, settings.blocked_authors, clock)
     seed_canned_responses(sessions, settings.canned_responses, clock())
     handlers: dict[str, Handler] = {}
     if slack_client is not None:
+        surge = settings.surge
+        pacer = pacer or ChannelPacer(surge.posts_per_second, surge.burst, clock=clock)
+        batches = BatchPublisher(
+            sessions,
+            slack_client,
+            settings.slack.channels.triage,
+            Batcher(sessions, surge, clock),
+            pacer,
+            settings.council.tz,
+            clock,
+        )
         publisher = SlackCardPublisher(
             sessions,
             slack_client,
@@ -174,8 +233,12 @@ def build(
             {code: reason.label for code, reason in settings.policy.reason_codes.items()},
             settings.council.tz,
             {code: reason.clause for code, reason in settings.policy.reason_codes.items()},
+            enquiry_topics=settings.replies.topics,
+            pacer=pacer,
+            batches=batches,
         )
         handlers["slack.sync_card"] = publisher.sync_card
+        handlers["slack.sync_batch"] = batches.sync_batch
         handlers["slack.account_alert"] = publisher.account_alert
         handlers.update(
             EscalationPublisher(
@@ -186,7 +249,16 @@ def build(
                 clock,
             ).handlers()
         )
+        handlers["slack.route_note"] = RouteNotifier(
+            sessions, slack_client, settings, clock
+        ).deliver
+        handlers[REMINDER_KIND] = BlockReviewNotifier(sessions, blocks, slack_client, settings).send
     secrets = SecretResolver(settings.secrets_file)
+    signing_key = SigningKeySource(settings.records, settings.database_url, secrets, announce)
+    if slack_client is not None:
+        handlers["slack.evidence_pack"] = EvidenceRequests(
+            sessions, members, settings, signing_key, clock, slack_client
+        ).deliver
     connector_for = partial(
         build_connector, platforms=settings.platforms, secrets=secrets, clock=clock
     )
@@ -194,7 +266,9 @@ def build(
         sessions, settings, connector_for, accounts, clock
     ).execute
     outbox = OutboxDispatcher(sessions, handlers, clock)
-    review = ReviewService(sessions, members, settings.policy, clock)
+    review = ReviewService(
+        sessions, members, settings.policy, clock, blocks, signing_key=signing_key.get
+    )
     return Container(
         settings=settings,
         engine=engine,
@@ -207,6 +281,7 @@ def build(
         accounts=accounts,
         secrets=secrets,
         slack_client=slack_client,
+        signing_key=signing_key,
         _classifier=classifier,
         _announce=announce,
     )

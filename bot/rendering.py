@@ -24,10 +24,10 @@ from datetime import datetime, tzinfo
 from typing import Any
 
 from bot import ui_ids
-from bot.cards import DecisionView, EscalationView, RequestView, TriageCard
+from bot.cards import DecisionView, EscalationView, ReplyView, RequestView, TriageCard
 from bot.escalation_words import OUTCOMES, SYSTEM, reason_label
 from platforms.base import Action as PlatformAction
-from platforms.capabilities import platform_action
+from platforms.capabilities import REPLIES_REFUSED_WHEN_HIDDEN, platform_action
 from platforms.types import Platform
 
 Block = dict[str, Any]
@@ -54,6 +54,8 @@ DECISION_WORDS = {
     "unhide": ("Unhidden", ":leftwards_arrow_with_hook:", "unhidden"),
     "unblock": ("Unblocked", ":leftwards_arrow_with_hook:", "unblocked"),
     "escalate": ("Escalated to the Town Clerk", ":rotating_light:", "escalated"),
+    "reply": ("Replied", ":speech_balloon:", "posted the reply"),
+    "route": ("Passed on", ":incoming_envelope:", "passed on"),
 }
 MUTE_WORDS = {
     "block": ("Muted", ":mute:", "muted"),
@@ -61,7 +63,7 @@ MUTE_WORDS = {
 }
 """On X SMAT's Block mutes the author (X offers no block to a council account)."""
 
-PLATFORM_VERB = {"warn": "reply"}
+PLATFORM_VERB = {"warn": "reply", "reply": "reply"}
 """What the platform is asked to do, where the word differs from SMAT's action."""
 
 NEEDS_WORDS = {
@@ -334,12 +336,17 @@ def pending_buttons(card: TriageCard) -> list[dict[str, Any]]:
         _button(ui_ids.APPROVE, "Approve", value, "primary"),
         _button(ui_ids.HIDE, "Hide…", value),
     ]
+    replyable = can(platform, PlatformAction.REPLY) and not card.deleted
+    if replyable and card.enquiry_labels:
+        elements.insert(1, _button(ui_ids.REPLY, "Reply…", value))  # an enquiry: answer it
     if can(platform, PlatformAction.REPLY):
         elements.append(_button(ui_ids.WARN, "Warn…", value))
     if can(platform, PlatformAction.BLOCK):
         elements.append(_button(ui_ids.BLOCK, f"{block_word(platform)}…", value))
     if can(platform, PlatformAction.DELETE):
         elements.append(_button(ui_ids.DELETE, "Delete…", value, "danger"))
+    if replyable and not card.enquiry_labels:
+        elements.append(_button(ui_ids.REPLY, "Reply…", value))
     if may_escalate(card):
         elements.append(_button(ui_ids.ESCALATE, "Escalate…", value))
     view = _view_button(card)
@@ -369,6 +376,7 @@ def _render_flagged(
             "text": mrkdwn(_suggestion_line(card, reason_labels, reason_clauses)),
         },
         _details(card),
+        *enquiry_blocks(card),
         _actions_block("triage", card, pending_buttons(card)),
     ]
     text = (
@@ -388,6 +396,7 @@ def _render_clean(card: TriageCard, tz: tzinfo) -> SlackMessage:
             ],
         },
         *_body(card),
+        *enquiry_blocks(card),
         _actions_block("triage", card, pending_buttons(card)),
     ]
     text = f"{card.platform.display_name} comment from {escape_mrkdwn(card.author_name)}"
@@ -477,6 +486,8 @@ def result_line(card: TriageCard, decision: DecisionView) -> str | None:
     status = decision.outcome_status
     if status is None or decision.action == "approve":
         return None
+    if decision.action == "reply":
+        return reply_result(card, status, decision.outcome_detail)
     name = card.platform.display_name
     _, _, done_word = _action_words(decision.action, card.platform)
     detail = (decision.outcome_detail or "").strip()
@@ -484,6 +495,8 @@ def result_line(card: TriageCard, decision: DecisionView) -> str | None:
         line = (
             f":white_check_mark: {name}: warning posted"
             if decision.action == "warn"
+            else f":white_check_mark: {name}: reply posted"
+            if decision.action == "reply"
             else f":white_check_mark: {name} confirmed {done_word}"
         )
         if detail and detail not in (f"{name} confirmed", "replied"):
@@ -534,7 +547,11 @@ def followup_buttons(card: TriageCard, decision: DecisionView) -> list[dict[str,
             "deny": plain("Keep it", 30),
         }
         elements.append(undo)
-    if action == "hide" and can(platform, PlatformAction.REPLY):
+    if (
+        action == "hide"
+        and can(platform, PlatformAction.REPLY)
+        and platform not in REPLIES_REFUSED_WHEN_HIDDEN  # Instagram: no replies once hidden
+    ):
         elements.append(_button(ui_ids.WARN, "Warn…", value))
     if (
         action in ("hide", "warn")
@@ -548,6 +565,10 @@ def followup_buttons(card: TriageCard, decision: DecisionView) -> list[dict[str,
     if action == "escalate" and not (card.escalation and card.escalation.hide_stands):
         # A threat may need taking down before the Clerk has answered.
         elements.append(_button(ui_ids.HIDE, "Hide…", value))
+    if action in ("reply", "route"):
+        elements.append(_button(ui_ids.HIDE, "Hide…", value))
+    if reply_allowed(card, decision):
+        elements.append(_button(ui_ids.REPLY, "Reply…", value))
     if may_escalate(card):
         elements.append(_button(ui_ids.ESCALATE, "Escalate…", value))
     return elements
@@ -581,6 +602,7 @@ def _render_decided(
         blocks.append({"type": "context", "elements": [mrkdwn(" · ".join(status))]})
     if decision.note:
         blocks.append({"type": "context", "elements": [plain(f"Note: {decision.note}", 2000)]})
+    blocks += reply_blocks(card, decision, tz)
     blocks += [
         {
             "type": "context",
@@ -658,3 +680,112 @@ def _with_escalation_line(
     at = len(blocks) - 1 if blocks and blocks[-1]["type"] == "actions" else len(blocks)
     blocks.insert(at, line)
     return SlackMessage(message.text, blocks)
+
+
+# --- replies and routing ----------------------------------------------------------------------
+
+ROUTE_WORDS = {
+    "service_request": "a service request",
+    "complaint": "a complaint",
+    "press": "a press enquiry",
+}
+
+
+def enquiry_blocks(card: TriageCard) -> list[Block]:
+    """On a pending card: what the comment looks like it asks, so Reply… is the obvious move."""
+    if not card.enquiry_labels or not can(card.platform, PlatformAction.REPLY):
+        return []
+    topics = ", ".join(card.enquiry_labels)
+    return [
+        {
+            "type": "context",
+            "elements": [
+                mrkdwn(
+                    f":speech_balloon: Looks like an enquiry: *{escape_mrkdwn(topics)}* — "
+                    "Reply… offers the standard response first."
+                )
+            ],
+        }
+    ]
+
+
+def reply_allowed(card: TriageCard, decision: DecisionView) -> bool:
+    """Whether a Reply… button makes sense after this decision on this platform."""
+    if not can(card.platform, PlatformAction.REPLY) or card.deleted:
+        return False
+    if decision.action == "delete":
+        return False
+    return not (decision.action == "hide" and card.platform in REPLIES_REFUSED_WHEN_HIDDEN)
+
+
+def contact_text(contact: str | None) -> str:
+    """A routing contact in our mrkdwn: ``<@U…>``, ``<#C…>`` or an escaped ``#name``."""
+    if not contact:
+        return "nobody"
+    if _SLACK_ID.match(contact):
+        return f"<@{contact}>"
+    if re.match(r"^[CG][A-Z0-9]{2,30}$", contact):
+        return f"<#{contact}>"
+    return escape_mrkdwn(contact)
+
+
+def reply_result(card: TriageCard, status: str | None, detail: str | None) -> str | None:
+    """What the platform did with a reply."""
+    name = card.platform.display_name
+    detail = (detail or "").strip()
+    if status is None:
+        return None
+    if status == "done":
+        return f":white_check_mark: {name}: reply posted"
+    if status in ("pending", "sending"):
+        return f":hourglass: posting the reply on {name}…"
+    if status == "failed":
+        why = f": {escape_mrkdwn(detail[:500])}" if detail else " — retrying"
+        return f":warning: {name} did not post the reply{why}"
+    if status == "unknown":
+        return f":grey_question: not known whether {name} posted the reply — check on {name}"
+    if status == "unsupported":
+        return f":information_source: {name} cannot reply — do it in the app"
+    if status == "not_connected":
+        return f":information_source: not connected: reply on {name} by hand"
+    return f":grey_question: {name}: {escape_mrkdwn(status)}"
+
+
+def route_result(reply: ReplyView) -> str | None:
+    """Where the enquiry was passed on, and whether the note arrived."""
+    if not reply.route:
+        return None
+    kind = ROUTE_WORDS.get(reply.route, escape_mrkdwn(reply.route))
+    line = f":incoming_envelope: Passed on as {kind} to {contact_text(reply.routed_to)}"
+    if reply.route_status == "sent":
+        return line + " — note sent"
+    if reply.route_status == "failed":
+        detail = escape_mrkdwn((reply.route_detail or "")[:300])
+        kind_to = f"Passed on as {kind} to {contact_text(reply.routed_to)}"
+        return f":warning: {kind_to}, but the note was not delivered: {detail}"
+    return line + " — sending the note…"
+
+
+def reply_blocks(card: TriageCard, decision: DecisionView, tz: tzinfo) -> list[Block]:
+    """The latest reply or passing-on on a decided card: who, the words, and what became of it."""
+    reply = card.reply
+    if reply is None:
+        return []
+    lines = []
+    if reply.decision_id != decision.id:  # a follow-up: the headline is another decision
+        word = "Replied" if reply.action == "reply" else "Passed on"
+        icon = ":speech_balloon:" if reply.action == "reply" else ":incoming_envelope:"
+        who = mention(reply.actor_slack_id, reply.actor_name)
+        lines.append(f"{icon} *{word}* by {who} {_at(reply.decided_at, tz)}")
+        result = reply_result(card, reply.outcome_status, reply.outcome_detail)
+        if result and reply.action == "reply":
+            lines.append(result)
+    routed = route_result(reply)
+    if routed:
+        lines.append(routed)
+    blocks: list[Block] = []
+    if lines:
+        blocks.append({"type": "context", "elements": [mrkdwn(" · ".join(lines))]})
+    if reply.text:
+        blocks.append({"type": "context", "elements": [plain(f"Reply: {reply.text}", 2000)]})
+    return blocks

@@ -15,6 +15,7 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from bot.container import Container
+from bot.leader import elect_scheduler_leader
 
 log = logging.getLogger(__name__)
 
@@ -59,9 +60,16 @@ def start_scheduler(container: Container) -> BackgroundScheduler:
         id="escalation-reminders",
         jobstore="volatile",
     )
-    scheduler.start(paused=True)  # jobs can be reconciled against the store before any runs
-    schedule_polls(scheduler, container)
-    scheduler.resume()
+    schedule_records_jobs(scheduler, container)
+    # Paused until this process leads: of several processes on one database only the leader
+    # runs jobs and reconciles the stored ones (bot/leader.py); a lone process leads at once.
+    scheduler.start(paused=True)
+    elect_scheduler_leader(
+        scheduler,
+        container.engine,
+        container.settings.operations.leader_retry_seconds,
+        take_over=lambda: schedule_polls(scheduler, container),
+    )
     return scheduler
 
 
@@ -133,6 +141,44 @@ def escalation_reminders_job() -> None:
             report.reminders,
             report.deputies,
         )
+
+
+def schedule_records_jobs(scheduler: BackgroundScheduler, container: Container) -> None:
+    """The daily retention purge and the daily check for block reviews due (local times)."""
+    retention = container.settings.retention
+    if retention.purge_enabled:
+        hour, minute = (int(part) for part in retention.purge_at.split(":"))
+        scheduler.add_job(
+            retention_purge_job,
+            "cron",
+            hour=hour,
+            minute=minute,
+            id="retention-purge",
+            jobstore="volatile",
+            replace_existing=True,
+        )
+    hour, minute = (int(part) for part in container.settings.blocked_authors.remind_at.split(":"))
+    scheduler.add_job(
+        block_reviews_job,
+        "cron",
+        hour=hour,
+        minute=minute,
+        id="block-reviews",
+        jobstore="volatile",
+        replace_existing=True,
+    )
+
+
+def retention_purge_job() -> None:
+    """Purge what has passed its retention period (a scheduled job)."""
+    report = _running().purge().purge(started_by="scheduler")
+    if report.total:
+        log.info("retention purge: %d comment(s) purged", report.total)
+
+
+def block_reviews_job() -> None:
+    """Queue reminders to the Clerk for block reviews that have fallen due (a scheduled job)."""
+    _running().blocks.queue_due_reminders()
 
 
 def _running() -> Container:

@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
 
 from slack_bolt import App
 from slack_sdk import WebClient
 
 from bot.container import Container
-from handlers import actions, commands, escalation, home
+from bot.logs import ContextThreadPoolExecutor
+from handlers import (
+    actions,
+    batches,
+    commands,
+    escalation,
+    evidence,
+    home,
+    records,
+    replies,
+)
 
 log = logging.getLogger(__name__)
 
@@ -27,11 +36,18 @@ def create_slack_app(container: Container, *, client: WebClient | None = None) -
         # In Socket Mode there is no signature to check; in HTTP mode it is checked on every
         # request and a bad or stale (> 5 minutes) signature gets 401.
         request_verification_enabled=not slack.socket_mode,
-        listener_executor=ThreadPoolExecutor(max_workers=8, thread_name_prefix="slack-listener"),
+        # Listeners run in this pool after the ack; it carries each request's log context over.
+        listener_executor=ContextThreadPoolExecutor(
+            max_workers=8, thread_name_prefix="slack-listener"
+        ),
         logger=logging.getLogger("slack_bolt"),
     )
     actions.register(app, container)
     commands.register(app, container)
     home.register(app, container)
     escalation.register(app, container)
+    replies.register(app, container)
+    evidence.register(app, container)
+    records.register(app, container)
+    batches.register(app, container)
     return app

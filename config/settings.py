@@ -53,6 +53,8 @@ class Permission(StrEnum):
     APPROVE_REMOVAL = "approve_removal"
     MANAGE_MEMBERS = "manage_members"
     VIEW = "view"
+    EDIT_RESPONSES = "edit_responses"
+    """Edit the library of standard replies (the Clerk and the Deputy Clerk by default)."""
 
 
 Role = Literal["clerk", "deputy", "smat", "viewer"]
@@ -335,6 +337,70 @@ class CannedResponse(_Section):
     body: str = Field(min_length=1)
 
 
+RouteKind = Literal["service_request", "complaint", "press"]
+"""What an enquiry can be passed on as (St Helens 6.16-6.18)."""
+TEMPLATE_NAME = r"^[a-z][a-z0-9_]{0,49}$"
+BUILT_IN_VARIABLES = (
+    "author_name",
+    "council_name",
+    "council_email",
+    "council_phone",
+    "council_website",
+)
+"""Placeholders every reply can use, filled from the comment and the ``council`` section."""
+
+
+class EnquiryTopic(_Section):
+    """A kind of enquiry recognised by its words, and the standard responses that answer it."""
+
+    label: str = Field(min_length=1, max_length=60)
+    keywords: tuple[str, ...] = Field(min_length=1)
+    """Words or phrases, matched case-insensitively as whole words."""
+    responses: tuple[str, ...] = ()
+    """Keys of the standard responses to suggest first, best first."""
+    route: RouteKind | None = None
+    """Pass it on as this kind (its routing contact is suggested in the Reply form)."""
+
+    @field_validator("keywords")
+    @classmethod
+    def _keywords_not_blank(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if any(not word.strip() for word in value):
+            raise ValueError("a keyword is blank")
+        return value
+
+
+class ReplySettings(_Section):
+    """Values for the standard responses' placeholders, and the enquiries they answer."""
+
+    variables: dict[str, str | None] = {}
+    """Extra placeholders, e.g. ``highways_url``; one left empty blocks any reply using it."""
+    topics: dict[str, EnquiryTopic] = {}
+
+    @field_validator("variables")
+    @classmethod
+    def _variable_names(cls, value: dict[str, str | None]) -> dict[str, str | None]:
+        for name in value:
+            if not re.match(TEMPLATE_NAME, name):
+                raise ValueError(f"{name!r} is not a placeholder name (lower case and _)")
+            if name in BUILT_IN_VARIABLES:
+                raise ValueError(f"{name!r} comes from the council section; set it there")
+        return value
+
+
+SLACK_CONTACT = r"^(#[a-z0-9_\-]{1,80}|[CGUW][A-Z0-9]{2,})$"
+"""A Slack channel by name or id, or a Slack user id."""
+
+
+class RouteSettings(_Section):
+    """Where an enquiry of one kind is passed on to, and the response that tells the resident."""
+
+    label: str = Field(min_length=1, max_length=60)
+    contact: str | None = Field(default=None, pattern=SLACK_CONTACT)
+    """A Slack channel (``#contact-centre`` or its id ``C…``) or a person (``U…``) to tell."""
+    response: str | None = None
+    """Key of the standard response suggested when passing it on."""
+
+
 SECRET_REF = r"^(env|file):[A-Za-z0-9_.\-]+$"  # noqa: S105 - a pattern, not a secret
 """Where a secret lives: ``env:NAME`` (an environment variable) or ``file:KEY`` (secrets file)."""
 
@@ -387,6 +453,107 @@ class PollingSettings(_Section):
     jitter_seconds: int = Field(default=30, ge=0, le=3600)
 
 
+class OperationsSettings(_Section):
+    """How the bot runs as a service: logs, metrics, readiness and the scheduler's leader."""
+
+    log_format: Literal["text", "json"] = "text"
+    """``json``: one JSON object per log line (for a log collector); ``text`` for a terminal."""
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    """Socket Mode only: serve /metrics, /healthz and /readyz on this port (HTTP mode serves
+    them on its own port)."""
+    leader_retry_seconds: float = Field(default=10.0, gt=0, le=300)
+    """PostgreSQL: how often a standby process tries to take over the scheduled jobs, and how
+    often the leader checks it still holds them."""
+    slack_auth_cache_seconds: float = Field(default=60.0, ge=0, le=3600)
+    """How long /readyz trusts its last Slack ``auth.test`` answer."""
+
+
+class RecordsSettings(_Section):
+    """How preserved records and evidence packs are signed."""
+
+    signing_key: str | None = Field(default=None, pattern=SECRET_REF)
+    """Reference to the HMAC key (``env:NAME`` or ``file:KEY``); at least 32 characters."""
+    key_file: Path | None = None
+    """Where to keep a generated key when ``signing_key`` is not set (default: beside the
+    SQLite database); created with a random key, readable only by the bot's user."""
+
+
+ESCALATION_REASONS = (
+    "threat",
+    "abuse_of_staff",
+    "safeguarding",
+    "defamation_legal",
+    "press",
+    "complaint",
+    "unsure",
+)
+"""Why a comment can be put before the Clerk (the ``escalations.reason`` values)."""
+CORE_RETENTION_CLASSES = ("approved_comment", "removed_comment")
+"""Classes every configuration must have: every decided comment falls into one of them."""
+_LOCAL_TIME = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
+
+
+class RetentionClass(_Section):
+    """How long one kind of record is kept, and what happens to it then."""
+
+    days: int = Field(ge=1, le=36_500)
+    action: Literal["anonymise", "delete"] = "anonymise"
+    description: str = ""
+
+
+class RetentionSettings(_Section):
+    """Retention classes, how comments map to them, and when the purge runs."""
+
+    purge_enabled: bool = True
+    """Whether the daily scheduled purge runs (``smat-bot retention purge`` always can)."""
+    purge_at: str = Field(default="03:30", pattern=_LOCAL_TIME)
+    """Local time (HH:MM) of the daily purge."""
+    batch_size: int = Field(default=200, ge=1, le=5_000)
+    classes: dict[str, RetentionClass]
+    evidence_by_escalation: dict[str, str] = {}
+    """Escalation reason -> the evidence class its comment is kept under."""
+    evidence_by_outcome: dict[str, str] = {}
+    """Escalation outcome -> evidence class (e.g. referred to the police: criminal)."""
+    evidence_by_reason_code: dict[str, str] = {}
+    """Removal reason code -> evidence class, for removals never escalated."""
+
+    @model_validator(mode="after")
+    def _classes_exist(self) -> Self:
+        missing = [name for name in CORE_RETENTION_CLASSES if name not in self.classes]
+        if missing:
+            raise ValueError(f"classes: missing class(es) {', '.join(missing)}")
+        for field in ("evidence_by_escalation", "evidence_by_outcome", "evidence_by_reason_code"):
+            for key, name in getattr(self, field).items():
+                if name not in self.classes:
+                    raise ValueError(f"{field}: {key!r} points to unknown class {name!r}")
+        unknown = sorted(set(self.evidence_by_escalation) - set(ESCALATION_REASONS))
+        if unknown:
+            raise ValueError(f"evidence_by_escalation: unknown escalation reason {unknown[0]!r}")
+        return self
+
+
+class BlockRegisterSettings(_Section):
+    """The blocked-author register: when a block is reviewed, and when the Clerk is reminded."""
+
+    review_after_days: int = Field(default=182, ge=7, le=3_650)
+    """A block, or a review that kept it, sets the next review this many days later."""
+    remind_at: str = Field(default="09:00", pattern=_LOCAL_TIME)
+    """Local time (HH:MM) of the daily check for reviews that have fallen due."""
+
+
+class SurgeSettings(_Section):
+    """How cards reach Slack when comments arrive faster than Slack takes new messages."""
+
+    posts_per_second: float = Field(default=1.0, gt=0, le=10)
+    """New messages per second per channel (Slack takes about one a second)."""
+    burst: int = Field(default=20, ge=1, le=100)
+    """New messages sent at once before the per-second pace applies (Slack allows short bursts)."""
+    batch_backlog: int = Field(default=30, ge=1)
+    """Clean comments waiting for their own card in a channel beyond which they are batched."""
+    batch_size: int = Field(default=10, ge=2, le=20)
+    """Clean comments per batch card (each with its own line and Review separately button)."""
+
+
 class Settings(BaseSettings):
     """Everything SMAT Bot is configured with; built once by ``load_settings``."""
 
@@ -402,12 +569,19 @@ class Settings(BaseSettings):
     roles: dict[Role, tuple[Permission, ...]]
     members: tuple[MemberSeed, ...] = ()
     canned_responses: dict[str, CannedResponse] = {}
+    replies: ReplySettings = ReplySettings()
+    routing: dict[RouteKind, RouteSettings] = {}
     detectors: DetectorSettings = DetectorSettings()
     platforms: PlatformSettings
     accounts: tuple[AccountSettings, ...] = ()
     secrets_file: Path | None = None
     polling: PollingSettings = PollingSettings()
     escalation: EscalationSettings = EscalationSettings()
+    operations: OperationsSettings = OperationsSettings()
+    records: RecordsSettings = RecordsSettings()
+    retention: RetentionSettings
+    blocked_authors: BlockRegisterSettings = BlockRegisterSettings()
+    surge: SurgeSettings = SurgeSettings()
 
     @model_validator(mode="after")
     def _account_names_unique(self) -> Self:

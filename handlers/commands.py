@@ -51,6 +51,19 @@ from bot.services.members import (
     MembershipRefused,
 )
 from bot.services.overview import Overview, member_who_may_view
+from handlers import records_commands
+from handlers.replies import response_library
+from handlers.responses import HELP_LINES as RESPONSES_HELP
+from handlers.responses import (
+    EditResponse,
+    ListResponses,
+    ResponseHistory,
+    ResponsesCommand,
+    ResponsesUsage,
+    ShowResponse,
+    answer_responses,
+    parse_responses_command,
+)
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +91,7 @@ HELP = "\n".join(
         "have been acknowledged",
         "• SMAT Bot's *Home* tab — the queue, the comments waiting longest, removals awaiting "
         "approval and your own recent decisions",
+        *RESPONSES_HELP,
         "For the Clerk and the Deputy Clerk:",
         "• `/smat members list` — who is in SMAT: each member's role, and when and by whom "
         "they were added",
@@ -86,6 +100,7 @@ HELP = "\n".join(
         "• `/smat members review` — changes made by the Deputy Clerk that await the Clerk's "
         "review; `/smat members review ID` marks one as reviewed",
         "• `/smat help` — this help",
+        *records_commands.HELP_LINES,
         "Roles: *clerk* and *deputy* (manage membership and decide), *smat* (decide on "
         "comments), *viewer* (see only).",
         "Only the Clerk and the Deputy Clerk can manage membership, and only a Clerk can appoint "
@@ -157,7 +172,9 @@ class ReviewChanges:
 
 MemberCommand = AddMember | RemoveMember | ListMembers | ReviewChanges
 OverviewCommand = ShowQueue | FindAuthor | ShowAccounts | ShowEscalations
-SmatCommand = ShowHelp | MemberCommand | OverviewCommand
+SmatCommand = (
+    ShowHelp | MemberCommand | OverviewCommand | ResponsesCommand | records_commands.RecordsCommand
+)
 _WORDS: dict[type[OverviewCommand], str] = {
     ShowQueue: "queue",
     FindAuthor: "author",
@@ -193,11 +210,18 @@ def parse_smat_command(text: str) -> SmatCommand:
         return ShowEscalations()
     if first in ("author", "authors"):
         return FindAuthor(_author_text(text))
+    if first in records_commands.WORDS:
+        return records_commands.parse_records_command(text)
     if first == "history":
         raise CommandProblem(
             "Residents who comment are not Slack users, so they cannot be @-mentioned. "
             "Find them by part of the name they comment under: `/smat author NAME`."
         )
+    if first in ("responses", "response"):
+        try:
+            return parse_responses_command(words[1:])
+        except ResponsesUsage as problem:
+            raise CommandProblem(problem.message) from None
     if first != "members":
         return ShowHelp(f"I don't know `/smat {_echo(words[0])}`.")
     if len(words) == 1:
@@ -318,6 +342,7 @@ def register(app: App, container: Container) -> None:
     escalation_channel = settings.slack.channels.escalation
     tz = settings.council.tz
     reason_labels = {code: reason.label for code, reason in settings.policy.reason_codes.items()}
+    library = response_library(container)
 
     def answer_overview(user_id: str, parsed: OverviewCommand) -> SlackMessage:
         if member_who_may_view(members, user_id) is None:
@@ -345,6 +370,35 @@ def register(app: App, container: Container) -> None:
             parsed = parse_smat_command(str(command.get("text") or ""))
         except CommandProblem as problem:
             _answer(respond, problem.message)
+            return
+        if isinstance(parsed, ListResponses | ShowResponse | ResponseHistory | EditResponse):
+            try:
+                answer = answer_responses(
+                    parsed,
+                    user_id=user_id,
+                    trigger_id=command.get("trigger_id"),
+                    library=library,
+                    members=members,
+                    client=client,
+                    tz=tz,
+                )
+            except SQLAlchemyError:
+                log.exception("/smat responses could not read or save the library")
+                answer = "Sorry — something went wrong and nothing was changed. Please try again."
+            if answer:
+                _answer(respond, answer)
+            return
+        if isinstance(parsed, records_commands.RECORDS_TYPES):
+            try:
+                message = records_commands.answer_records_command(container, user_id, parsed)
+            except SQLAlchemyError:
+                log.exception("/smat %s failed on the database", type(parsed).__name__)
+                message = SlackMessage(
+                    "Sorry — something went wrong and nothing was changed. Please try again in "
+                    "a minute; if it keeps happening, tell whoever looks after SMAT Bot.",
+                    [],
+                )
+            _answer(respond, message.text, message.blocks)
             return
         if isinstance(parsed, ShowQueue | FindAuthor | ShowAccounts | ShowEscalations):
             try:

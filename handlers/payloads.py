@@ -217,3 +217,56 @@ def _positive_int(value: object, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise ValueError(f"{what} must be a positive integer")
     return value
+
+
+MAX_BATCH_ITEMS = 50
+"""More comments than any batch card holds; a longer list is forged."""
+
+
+@dataclass(frozen=True)
+class BatchClick:
+    """A click on a batch card: Approve all (with the comments shown) or Review separately."""
+
+    user_id: str
+    channel_id: str
+    message_ts: str
+    action_id: str
+    batch_id: int
+    items: tuple[tuple[int, int], ...] = ()
+    """Approve all: (review item id, version) of each comment shown as waiting."""
+    review_item_id: int | None = None
+    """Review separately: the comment to move to its own card."""
+
+
+def parse_batch_click(body: dict[str, Any]) -> BatchClick:
+    """Read a batch card click; raise PayloadError if it is not shaped like our buttons."""
+    try:
+        action = body["actions"][0]
+        value = json.loads(action["value"])
+        container = body["container"]
+        action_id = _text(action["action_id"], "action id")
+        items: list[tuple[int, int]] = []
+        item: int | None = None
+        if action_id == ui_ids.BATCH_APPROVE_ALL:
+            raw = value["items"]
+            if not isinstance(raw, list) or len(raw) > MAX_BATCH_ITEMS:
+                raise ValueError("items must be a short list")
+            for pair in raw:
+                if not isinstance(pair, list) or len(pair) != 2:
+                    raise ValueError("each item must be [item, version]")
+                items.append((_positive_int(pair[0], "item"), _positive_int(pair[1], "version")))
+        elif action_id == ui_ids.BATCH_SEPARATE:
+            item = _positive_int(value["item"], "item")
+        else:
+            raise ValueError(f"unknown batch button {action_id[:60]!r}")
+        return BatchClick(
+            user_id=_text(body["user"]["id"], "user id"),
+            channel_id=_text(container["channel_id"], "channel id"),
+            message_ts=_text(container["message_ts"], "message ts"),
+            action_id=action_id,
+            batch_id=_positive_int(value["batch"], "batch"),
+            items=tuple(items),
+            review_item_id=item,
+        )
+    except (KeyError, IndexError, TypeError, ValueError, RecursionError) as exc:
+        raise PayloadError(f"unexpected batch card payload: {type(exc).__name__}: {exc}") from None

@@ -16,6 +16,9 @@ ACTIONS_BY_PLATFORM: dict[Platform, frozenset[Action]] = {
 BLOCK_EQUIVALENT = {Action.BLOCK: Action.MUTE, Action.UNBLOCK: Action.UNMUTE}
 """Where a platform cannot block (X, except on Enterprise plans), SMAT's Block mutes instead."""
 
+REPLIES_REFUSED_WHEN_HIDDEN = frozenset({Platform.INSTAGRAM})
+"""Platforms that refuse a reply to a hidden comment: the reply must be posted before hiding."""
+
 
 def platform_action(platform: Platform, wanted: Action) -> Action | None:
     """The platform's own action for what SMAT wants, or None if it has nothing like it."""

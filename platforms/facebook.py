@@ -7,6 +7,7 @@ too) and stops at that post's ``PostMark``; see ``platforms.graph`` for why it i
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -31,6 +32,8 @@ from platforms.graph import (
 )
 from platforms.http import Clock
 from platforms.types import IncomingComment, Platform, Source
+
+log = logging.getLogger(__name__)
 
 UNKNOWN = "unknown"
 """Author id and name when Graph leaves ``from`` out."""
@@ -273,6 +276,10 @@ def parse_webhook(payload: Mapping[str, Any]) -> list[IncomingComment]:
             continue  # nothing to moderate, or our own reply
         created = first_valid_time(value.get("created_time"), sent_at)
         if created is None:
+            # Nothing to date it by: storing it would invent a time; the next poll finds it.
+            log.warning(
+                "skipped facebook comment %s in a webhook delivery: no readable time", comment_id
+            )
             continue
         post_id = str_or_none(value.get("post_id"))
         parent_id = str_or_none(value.get("parent_id"))

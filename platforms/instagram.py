@@ -7,6 +7,7 @@ through that media's ``PostMark`` (see ``platforms.graph``). Media with no comme
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -31,6 +32,8 @@ from platforms.graph import (
 )
 from platforms.http import Clock
 from platforms.types import IncomingComment, Platform, Source
+
+log = logging.getLogger(__name__)
 
 UNKNOWN = "unknown"
 """Author id and name when Graph leaves them out."""
@@ -259,6 +262,11 @@ def parse_webhook(payload: Mapping[str, Any]) -> list[IncomingComment]:
             # The payload carries no comment time; the delivery's time is the closest we have.
             created = first_valid_time(value.get("timestamp"), entry_map.get("time"))
             if created is None:
+                # Nothing to date it by: storing it would invent a time; the next poll finds it.
+                log.warning(
+                    "skipped instagram comment %s in a webhook delivery: no readable time",
+                    str(value.get("id"))[:60],
+                )
                 continue
             comments.append(
                 _incoming(

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -12,6 +13,10 @@ from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 
 from config.settings import ConfigError
+from storage.audit import capture
+
+READ_ONLY_SQLITE = "smat_read_only"
+"""Execution option: begin a plain (deferred) SQLite transaction that takes no write lock."""
 
 
 def make_engine(url: str) -> Engine:
@@ -51,12 +56,24 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _begin_immediate(connection: Any) -> None:
+    # A long read (checking the whole decision log) must not hold the write lock meanwhile.
+    if connection.get_execution_options().get(READ_ONLY_SQLITE):
+        connection.exec_driver_sql("BEGIN")
+        return
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def session_factory(engine: Engine) -> sessionmaker[Session]:
-    """A session factory whose objects stay readable after commit."""
-    return sessionmaker(engine, expire_on_commit=False)
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def session_factory(
+    engine: Engine, clock: Callable[[], datetime] = _utc_now
+) -> sessionmaker[Session]:
+    """A session factory whose objects stay readable after commit; audited changes are logged."""
+    sessions = sessionmaker(engine, expire_on_commit=False)
+    capture.install(sessions, clock)
+    return sessions
 
 
 @contextmanager

@@ -8,7 +8,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 
 def alembic_config(engine: Engine) -> Config:
@@ -25,6 +25,15 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the database schema up to the given revision (default: the latest)."""
     config = alembic_config(engine)
     with engine.begin() as connection:
+        if engine.url.get_backend_name() == "postgresql":
+            # Several processes starting at once on a new database: one migrates, the others
+            # wait here and then find nothing left to do (the lock ends with the transaction).
+            connection.execute(
+                text(
+                    "SELECT pg_advisory_xact_lock(hashtext("
+                    "'smat-bot:migrations:' || current_database() || '/' || current_schema()))"
+                )
+            )
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
 

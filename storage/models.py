@@ -10,6 +10,7 @@ from sqlalchemy import (
     Boolean,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -297,6 +298,11 @@ class PreservedRecord(Base):
     retention_class: Mapped[str] = mapped_column(String(50))
     legal_hold: Mapped[bool] = mapped_column(Boolean, default=False)
     preserved_at: Mapped[datetime]
+    signature: Mapped[str | None] = mapped_column(String(64))
+    """HMAC-SHA256 (hex) of the record's signed document (docs/records.md); None if preserved
+    before records were signed."""
+    signature_key_id: Mapped[str | None] = mapped_column(String(16))
+    """Which key signed it: a fingerprint of the key, never the key."""
 
 
 class Reply(Base):
@@ -315,6 +321,12 @@ class Reply(Base):
     routed_to: Mapped[str | None] = mapped_column(String(200))
     """The contact (Slack channel or user) told about it."""
     created_at: Mapped[datetime]
+    route_status: Mapped[str | None] = mapped_column(String(20))
+    """The note to ``routed_to``: pending, sent or failed (None when not passed on)."""
+    route_detail: Mapped[str | None] = mapped_column(Text)
+    """Why a note could not be delivered, in words for the card."""
+    routed_at: Mapped[datetime | None]
+    """When the note was delivered."""
 
 
 class Escalation(Base):
@@ -390,3 +402,163 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
     completed_at: Mapped[datetime | None]
+
+
+class AuditEvent(Base):
+    """One link of the tamper-evident log: a change to an audited row, or to the policy settings.
+
+    Append-only (database triggers refuse UPDATE and DELETE); ``hash`` covers every other column,
+    ``prev_hash`` included, so altering, inserting or removing an event breaks the chain.
+    """
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_subject", "subject_table", "subject_id", "seq"),)
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    """1, 2, 3, ... with no gaps."""
+    occurred_at: Mapped[datetime]
+    actor_kind: Mapped[str] = mapped_column(String(10))
+    """``person`` or ``system``."""
+    actor_id: Mapped[str | None] = mapped_column(String(50))
+    """A person's Slack user id."""
+    actor_name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(30))
+    """created, updated, deleted, baseline (on record when the log began) or settings."""
+    subject_table: Mapped[str] = mapped_column(String(50))
+    subject_id: Mapped[int | None]
+    reason_code: Mapped[str | None] = mapped_column(String(50))
+    model: Mapped[str | None] = mapped_column(String(400))
+    """The classifier (name and version) behind a suggestion or a decision taken on one."""
+    thresholds: Mapped[str | None] = mapped_column(Text)
+    """Canonical JSON of the thresholds in force for that suggestion."""
+    payload: Mapped[str | None] = mapped_column(Text)
+    """Canonical JSON snapshot of the audited row as committed (none for a deletion)."""
+    prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class LegalHold(Base):
+    """A legal hold on one comment, or on everything by one author: nothing held is purged.
+
+    A hold is never deleted: releasing it fills the ``released_*`` columns, so the row keeps
+    both events (who set it and why, who released it and why).
+    """
+
+    __tablename__ = "legal_holds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scope: Mapped[str] = mapped_column(String(10))
+    """``comment`` or ``author``."""
+    comment_id: Mapped[int | None] = mapped_column(ForeignKey("comments.id"), index=True)
+    """The comment held (comment scope), or the comment the author was named by (author scope)."""
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("authors.id"), index=True)
+    """The author held (author scope only)."""
+    reason: Mapped[str] = mapped_column(Text)
+    set_by: Mapped[str] = mapped_column(String(200))
+    """A Slack user id, or ``cli:NAME`` for a hold set from the command line."""
+    set_at: Mapped[datetime]
+    released_by: Mapped[str | None] = mapped_column(String(200))
+    released_at: Mapped[datetime | None] = mapped_column(index=True)
+    release_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class PurgeRun(Base):
+    """One run of the retention purge: when, who started it, and how much it removed."""
+
+    __tablename__ = "purge_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    started_by: Mapped[str] = mapped_column(String(200))
+    """``scheduler`` or ``cli:NAME``."""
+    status: Mapped[str] = mapped_column(String(20))
+    """``running``, ``done`` or ``failed`` (what a failed run purged before failing is kept)."""
+    purged: Mapped[dict[str, Any]]
+    """Comments purged per retention class."""
+    kept: Mapped[dict[str, Any]]
+    """Expired comments kept, per reason: legal hold, block in force, platform action pending."""
+    authors_anonymised: Mapped[int] = mapped_column(default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class PurgedComment(Base):
+    """A comment whose personal content a purge removed, under which class and action."""
+
+    __tablename__ = "purged_comments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    comment_id: Mapped[int] = mapped_column(ForeignKey("comments.id"), unique=True)
+    purge_run_id: Mapped[int] = mapped_column(ForeignKey("purge_runs.id"), index=True)
+    retention_class: Mapped[str] = mapped_column(String(50))
+    action: Mapped[str] = mapped_column(String(20))
+    """``anonymise`` or ``delete``."""
+    expired_at: Mapped[datetime]
+    purged_at: Mapped[datetime]
+
+
+class BlockedAuthor(Base):
+    """The blocked-author register: one row per block decision, closed by its unblock."""
+
+    __tablename__ = "blocked_authors"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("authors.id"), index=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    comment_id: Mapped[int] = mapped_column(ForeignKey("comments.id"))
+    reason_code: Mapped[str | None] = mapped_column(String(50))
+    blocked_by: Mapped[str] = mapped_column(String(200))
+    blocked_at: Mapped[datetime]
+    block_decision_id: Mapped[int] = mapped_column(ForeignKey("decisions.id"), unique=True)
+    review_due: Mapped[datetime] = mapped_column(index=True)
+    unblocked_at: Mapped[datetime | None] = mapped_column(index=True)
+    unblocked_by: Mapped[str | None] = mapped_column(String(200))
+    unblock_decision_id: Mapped[int | None] = mapped_column(ForeignKey("decisions.id"))
+
+
+class BlockReview(Base):
+    """A review of a standing block that kept it, and the next review date it set."""
+
+    __tablename__ = "block_reviews"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    blocked_author_id: Mapped[int] = mapped_column(ForeignKey("blocked_authors.id"), index=True)
+    outcome: Mapped[str] = mapped_column(String(20))
+    """``kept`` (an unblock is a decision, recorded on the register row)."""
+    reviewed_by: Mapped[str] = mapped_column(String(200))
+    reviewed_at: Mapped[datetime]
+    previous_due: Mapped[datetime]
+    next_review_due: Mapped[datetime]
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class SlackBatch(Base):
+    """A batch card: several clean comments shown in one Slack message during a surge."""
+
+    __tablename__ = "slack_batches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(100))
+    """The configured channel it is posted to (a name or an id)."""
+    slack_channel: Mapped[str | None] = mapped_column(String(50))
+    slack_ts: Mapped[str | None] = mapped_column(String(50))
+    shown_digest: Mapped[str | None] = mapped_column(String(64))
+    """SHA-256 of the message last sent to Slack, so an unchanged card is not sent again."""
+    posting_until: Mapped[datetime | None]
+    """A worker posting the card holds this lease, so two workers never post it twice."""
+    created_at: Mapped[datetime]
+    posted_at: Mapped[datetime | None]
+
+
+class SlackBatchItem(Base):
+    """One comment in a batch card; a comment is in at most one batch, ever."""
+
+    __tablename__ = "slack_batch_items"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("slack_batches.id"), index=True)
+    review_item_id: Mapped[int] = mapped_column(ForeignKey("review_items.id"), unique=True)
+    position: Mapped[int]
+    pulled_out_by: Mapped[str | None] = mapped_column(String(50))
+    """Who moved it to its own card: a Slack user id, or ``system`` (an edit flagged it)."""
+    pulled_out_at: Mapped[datetime | None]

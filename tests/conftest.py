@@ -89,11 +89,14 @@ MakeSettings = Callable[..., Settings]
 
 
 @pytest.fixture
-def make_settings(database_url: str) -> MakeSettings:
+def make_settings(database_url: str, tmp_path: Path) -> MakeSettings:
     """Build Settings over the shipped defaults; keyword arguments deep-merge over them."""
 
     def make(**overrides: Any) -> Settings:
         base: dict[str, Any] = {"database_url": database_url}
+        if not database_url.startswith("sqlite"):
+            # SQLite keeps a generated records key beside the database; PostgreSQL needs a place.
+            base["records"] = {"key_file": str(tmp_path / "records.signing-key")}
         return Settings(**deep_merge(base, overrides))
 
     return make

@@ -42,7 +42,7 @@ from bot.services.review import (
     ReviewService,
 )
 from config.settings import Permission, Settings
-from storage.models import Classification, Escalation, PreservedRecord, ReviewItem
+from storage.models import Classification, Escalation, Member, PreservedRecord, ReviewItem
 
 log = logging.getLogger(__name__)
 
@@ -348,9 +348,14 @@ class EscalationService:
         Called inside the reply decision's own transaction; a reply by anyone else leaves the
         escalation with the Clerk. Returns the escalation closed, if any.
         """
-        member = self._members.find(actor_slack_id)
-        if member is None or member.role not in CLERK_ROLES:
+        # Read in the caller's transaction: on SQLite a second connection would wait on the
+        # write lock the reply's transaction already holds.
+        found = session.scalar(
+            select(Member).where(Member.slack_user_id == actor_slack_id, Member.active.is_(True))
+        )
+        if found is None or found.role not in CLERK_ROLES:
             return None
+        member = MemberInfo(found.slack_user_id, found.role, found.display_name or actor_slack_id)
         row = self._open_escalation(session, review_item_id)
         if row is None:
             return None

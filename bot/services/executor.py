@@ -18,13 +18,15 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot import metrics
 from bot.clock import Clock
 from bot.services.accounts import AccountRegister
 from bot.services.outbox import RetryLater, enqueue
-from bot.services.review import Action
+from bot.services.review import REPLIES, Action
 from config.settings import AccountSettings, ConfigError, Settings
 from platforms.base import Action as PlatformAction
 from platforms.base import Connector
+from platforms.capabilities import REPLIES_REFUSED_WHEN_HIDDEN
 from platforms.capabilities import platform_action as platform_action_for
 from platforms.errors import (
     AuthExpired,
@@ -44,6 +46,8 @@ from storage.models import (
     CommentVersion,
     Decision,
     DecisionOutcome,
+    OutboxMessage,
+    Reply,
 )
 
 log = logging.getLogger(__name__)
@@ -55,12 +59,15 @@ PLATFORM_ACTION = {
     Action.BLOCK: PlatformAction.BLOCK,
     Action.UNBLOCK: PlatformAction.UNBLOCK,
     Action.WARN: PlatformAction.REPLY,
+    Action.REPLY: PlatformAction.REPLY,
 }
 WARNING_RESPONSE = "removal_warning"
 FINAL = frozenset({"done", "unsupported", "not_connected", "not_needed", "unknown"})
 """Outcomes after which the executor never calls the platform again for that decision."""
 AUTH_RETRY = timedelta(minutes=15)
-PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
+REPLY_FIRST_WAIT = timedelta(seconds=30)
+"""How long a hide waits for an earlier reply where replies to hidden comments are refused."""
+PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 
 
 class UnfilledPlaceholder(ValueError):
@@ -130,23 +137,32 @@ class Executor:
                 "it is not known whether the reply was posted — check on the platform",
             )
             return
-        if Action(job[1].action) not in PLATFORM_ACTION:
+        action = Action(job[1].action)
+        if action not in PLATFORM_ACTION:
             # Nothing to do on the platform (e.g. an escalation): never call it.
             self._finish(decision_id, "not_needed", "nothing to do on the platform")
             return
-        if Action(job[1].action) is Action.WARN:
-            self._finish(decision_id, "sending", "posting the warning", notify=False)
+        if action in (Action.HIDE, Action.DELETE) and self._reply_still_queued(job[1], job[2]):
+            # Instagram refuses replies to hidden comments: the reply decided first goes first.
+            raise RetryLater("waiting for the reply to be posted first", REPLY_FIRST_WAIT.seconds)
+        if action in REPLIES:
+            what = "the warning" if action is Action.WARN else "the reply"
+            self._finish(decision_id, "sending", f"posting {what}", notify=False)
+        platform = job[2].platform.value
         try:
             status, detail, ref = self._perform(*job)
         except RateLimited as exc:
+            metrics.ACTION_FAILURES.labels(platform, "rate_limited").inc()
             self._finish(decision_id, "failed", f"{exc.detail} — retrying")
             raise RetryLater(str(exc), exc.retry_after) from None
         except (AuthExpired, PermissionDenied) as exc:
+            metrics.ACTION_FAILURES.labels(platform, "not_authorised").inc()
             self._accounts.mark_needs_attention(job[0].name, exc.detail, notify_channel=True)
             self._finish(decision_id, "failed", f"{exc.detail} — retrying when fixed")
             raise RetryLater(str(exc), AUTH_RETRY.total_seconds()) from None
         except PlatformError as exc:
-            if Action(job[1].action) is Action.WARN:
+            metrics.ACTION_FAILURES.labels(platform, type(exc).__name__).inc()
+            if Action(job[1].action) in REPLIES:
                 # A timeout may come after the reply was posted: never post it again blind.
                 self._finish(
                     decision_id,
@@ -157,6 +173,8 @@ class Executor:
                 return
             self._finish(decision_id, "failed", f"{exc.detail} — retrying")
             raise
+        if status == "failed":
+            metrics.ACTION_FAILURES.labels(platform, "refused").inc()
         self._finish(decision_id, status, detail, ref)
 
     def _load(
@@ -206,6 +224,10 @@ class Executor:
                 text = self._warning_text(comment)
             except UnfilledPlaceholder as exc:
                 return "failed", f"the warning reply was not sent: {exc}", None
+        elif action is Action.REPLY:
+            text = self._reply_text(decision.id)
+            if text is None:
+                return "failed", "the reply's text is missing from the record", None
         try:
             connector = self._connector_for(account)
         except ConfigError as exc:
@@ -223,6 +245,34 @@ class Executor:
             # Our request was refused as wrong: retrying will not help; a person must look.
             return "failed", exc.detail, None
         return "done", result.detail or f"{name} confirmed", result.created_id
+
+    def _reply_text(self, decision_id: int) -> str | None:
+        """The words recorded with a reply decision (already filled in and checked)."""
+        with self._sessions() as session:
+            text = session.scalar(select(Reply.text).where(Reply.decision_id == decision_id))
+        return text or None
+
+    def _reply_still_queued(self, decision: Decision, comment: IncomingComment) -> bool:
+        """Whether an earlier reply on this item must be posted before it can be hidden."""
+        if comment.platform not in REPLIES_REFUSED_WHEN_HIDDEN:
+            return False
+        with self._sessions() as session:
+            earlier = session.scalars(
+                select(Decision.id).where(
+                    Decision.review_item_id == decision.review_item_id,
+                    Decision.id < decision.id,
+                    Decision.action.in_([a.value for a in REPLIES]),
+                )
+            ).all()
+            if not earlier:
+                return False
+            keys = [f"platform.execute:{decision_id}" for decision_id in earlier]
+            waiting = session.scalar(
+                select(OutboxMessage.id)
+                .where(OutboxMessage.idempotency_key.in_(keys), OutboxMessage.status != "done")
+                .limit(1)
+            )
+            return waiting is not None
 
     def _warning_text(self, comment: IncomingComment) -> str:
         with self._sessions() as session:

@@ -17,6 +17,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot import metrics
 from bot.clock import Clock
 from bot.hashing import content_sha256
 from bot.services.outbox import enqueue
@@ -116,6 +117,8 @@ class IngestService:
             report.new += done.new
             report.edited += done.edited
             report.unchanged += done.unchanged
+            for outcome in ("new", "edited", "unchanged"):
+                metrics.COMMENTS_INGESTED.labels(outcome).inc(getattr(done, outcome))
         return report
 
     def _store_batch(self, batch: Sequence[IncomingComment]) -> StoreReport:
@@ -164,10 +167,16 @@ class IngestService:
                 pending = _pending_versions(session, CLASSIFY_BATCH)
             if not pending:
                 return total
-            results = self._classify(pending)
+            with metrics.CLASSIFICATION_SECONDS.time():
+                results = self._classify(pending)
+            metrics.CLASSIFICATION_BATCH.observe(len(results))
             with self._sessions.begin() as session:
-                for result in results:
-                    self._record(session, result)
+                recorded = [result for result in results if self._record(session, result)]
+            model = self._classifier.model.name
+            for result in recorded:
+                suggested = result.suggestion.action.value
+                metrics.COMMENTS_CLASSIFIED.labels(model, suggested).inc()
+                metrics.CARDS_QUEUED.labels(suggested).inc()
             total += len(results)
 
     def _classify(self, versions: Sequence[PendingVersion]) -> list[ClassifiedVersion]:
@@ -202,7 +211,8 @@ class IngestService:
             ).all()
         return {digest: count for digest, count in rows}
 
-    def _record(self, session: Session, result: ClassifiedVersion) -> None:
+    def _record(self, session: Session, result: ClassifiedVersion) -> bool:
+        """Store one classification and queue its card; False if another caller got there first."""
         now = self._clock()
         # Several callers classify (the scheduler, a webhook's follow-up, `smat-bot poll`): lock
         # the version and skip it if another caller recorded it first, so a version is never
@@ -212,7 +222,7 @@ class IngestService:
             select(Classification.id).where(Classification.comment_version_id == version.id)
         )
         if already is not None:
-            return
+            return False
         suggestion = result.suggestion
         classification = Classification(
             comment_version_id=version.id,
@@ -270,6 +280,7 @@ class IngestService:
             priority=item.priority,
             now=now,
         )
+        return True
 
 
 @dataclass(frozen=True)

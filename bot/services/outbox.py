@@ -9,7 +9,7 @@ idempotent: a message may be delivered again after a crash.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,13 +18,17 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot import metrics
 from bot.clock import Clock
+from bot.logs import log_context
 from storage.models import OutboxMessage
 
 log = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=2)
 MAX_BACKOFF = timedelta(minutes=15)
+REFRESH_EVERY = 10
+"""Messages delivered between two looks at the queue."""
 
 Handler = Callable[[Mapping[str, Any]], None]
 
@@ -88,16 +92,26 @@ class OutboxDispatcher:
         self._clock = clock
 
     def deliver_due(self, limit: int = 100, *, key_prefixes: Sequence[str] = ()) -> DeliveryReport:
-        """Deliver up to ``limit`` due messages, most urgent first (only matching keys if given)."""
+        """Deliver up to ``limit`` due messages, most urgent first (only matching keys if given).
+
+        The queue is read again every few messages: posting is paced (about one new Slack
+        message a second), so an urgent card queued during a long pass goes next, not last.
+        """
         report = DeliveryReport()
-        for message_id in self._due_ids(limit, key_prefixes):
-            message = self._claim(message_id)
-            if message is None:
-                continue  # someone else took it
-            if self._deliver(message):
-                report.delivered += 1
-            else:
-                report.retrying += 1
+        tried: set[int] = set()
+        while len(tried) < limit:
+            due = self._due_ids(min(REFRESH_EVERY, limit - len(tried)), key_prefixes, tried)
+            if not due:
+                break
+            for message_id in due:
+                tried.add(message_id)
+                message = self._claim(message_id)
+                if message is None:
+                    continue  # someone else took it
+                if self._deliver(message):
+                    report.delivered += 1
+                else:
+                    report.retrying += 1
         return report
 
     def pending_count(self) -> int:
@@ -112,7 +126,9 @@ class OutboxDispatcher:
                 or 0
             )
 
-    def _due_ids(self, limit: int, key_prefixes: Sequence[str] = ()) -> list[int]:
+    def _due_ids(
+        self, limit: int, key_prefixes: Sequence[str] = (), exclude: Collection[int] = ()
+    ) -> list[int]:
         now = self._clock()
         with self._sessions() as session:
             query = (
@@ -124,6 +140,8 @@ class OutboxDispatcher:
                 .order_by(OutboxMessage.priority.desc(), OutboxMessage.id)
                 .limit(limit)
             )
+            if exclude:
+                query = query.where(OutboxMessage.id.not_in(list(exclude)))
             if key_prefixes:
                 query = query.where(
                     or_(*(OutboxMessage.idempotency_key.startswith(p) for p in key_prefixes))
@@ -156,11 +174,14 @@ class OutboxDispatcher:
         try:
             if handler is None:
                 raise LookupError(f"no handler for outbox kind {message.kind!r}")
-            handler(message.payload)
+            with log_context(outbox_id=message.id, **_payload_ids(message.payload)):
+                handler(message.payload)
         except RetryLater as exc:
+            metrics.OUTBOX_RETRIES.labels(message.kind, "retry_later").inc()
             self._reschedule(message, timedelta(seconds=exc.after_seconds), str(exc))
             return False
         except Exception as exc:
+            metrics.OUTBOX_RETRIES.labels(message.kind, type(exc).__name__).inc()
             # Back off exponentially; the message stays queued until it succeeds.
             delay = min(timedelta(seconds=2 ** min(message.attempts, 10)), MAX_BACKOFF)
             log.warning(
@@ -175,17 +196,41 @@ class OutboxDispatcher:
         with self._sessions.begin() as session:
             session.execute(
                 update(OutboxMessage)
-                .where(OutboxMessage.id == message.id)
+                .where(*_still_ours(message))
                 .values(status="done", completed_at=self._clock(), last_error=None)
             )
+        metrics.OUTBOX_DELIVERED.labels(message.kind).inc()
         return True
 
     def _reschedule(self, message: OutboxMessage, delay: timedelta, error: str) -> None:
         with self._sessions.begin() as session:
             session.execute(
                 update(OutboxMessage)
-                .where(OutboxMessage.id == message.id)
+                .where(*_still_ours(message))
                 .values(
                     status="pending", next_attempt_at=self._clock() + delay, last_error=error[:2000]
                 )
             )
+
+
+def _still_ours(message: OutboxMessage) -> tuple[Any, ...]:
+    """Conditions that hold only while this worker's claim on the message stands.
+
+    A worker slower than its lease may finish after another worker re-claimed the message (and
+    perhaps completed it): its result must not overwrite the newer claim's, e.g. put a
+    delivered message back to pending.
+    """
+    return (
+        OutboxMessage.id == message.id,
+        OutboxMessage.status == "in_progress",
+        OutboxMessage.attempts == message.attempts,
+    )
+
+
+def _payload_ids(payload: Mapping[str, Any]) -> dict[str, int]:
+    """The ids a message is about, for its log lines."""
+    return {
+        key: value
+        for key in ("review_item_id", "decision_id", "comment_id")
+        if isinstance(value := payload.get(key), int)
+    }

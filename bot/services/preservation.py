@@ -3,20 +3,22 @@
 The record is written in the same transaction as the removal decision that points at it, from
 what SMAT Bot already stored (text, author, times, permalink, the post and parent comment, the
 platform's raw payload), so no platform call can remove a comment whose original was not kept.
-Its SHA-256 covers a canonical form of all of it, so a copy taken out of the system can be
-checked later.
+Its SHA-256 covers a canonical form of all of it, and an HMAC signature with the council's
+records key covers that and the preservation time (``bot.records.preserved``), so a copy taken
+out of the system can be checked later.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.records.preserved import content_digest, record_content, sign_record, utc_iso
+from bot.records.signing import SigningKey
+from bot.services.legal_holds import comment_is_held
 from storage.models import Author, Comment, CommentVersion, PreservedRecord
 
 RETENTION_REMOVED = "removed_comment"
@@ -24,26 +26,29 @@ RETENTION_REMOVED = "removed_comment"
 
 def record_digest(fields: dict[str, Any]) -> str:
     """SHA-256 of a preserved record's canonical JSON (sorted keys, no spaces, UTF-8)."""
-    canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    return content_digest(fields)
 
 
 def preserve(
-    session: Session, comment: Comment, version: CommentVersion, now: datetime
+    session: Session,
+    comment: Comment,
+    version: CommentVersion,
+    now: datetime,
+    key: SigningKey,
 ) -> PreservedRecord:
-    """Write the preserved record of this comment version (inside the caller's transaction)."""
+    """Write and sign the preserved record of this comment version (in the caller's transaction)."""
     author = session.get_one(Author, comment.author_id)
-    fields: dict[str, Any] = {
-        "comment_id": comment.external_id,
-        "version": version.version,
-        "text": version.text,
-        "author_id": author.external_id,
-        "author_name": author.display_name,
-        "created_at": comment.created_at.isoformat(),
-        "permalink": comment.permalink,
-        "thread": _thread(session, comment),
-        "raw": version.raw_payload,
-    }
+    fields = record_content(
+        comment_external_id=comment.external_id,
+        version=version.version,
+        text=version.text,
+        author_id=author.external_id,
+        author_name=author.display_name,
+        created_at=comment.created_at,
+        permalink=comment.permalink,
+        thread=_thread(session, comment),
+        raw=version.raw_payload,
+    )
     record = PreservedRecord(
         comment_id=comment.id,
         comment_version_id=version.id,
@@ -56,10 +61,12 @@ def preserve(
         raw_payload=version.raw_payload,
         content_sha256=record_digest(fields),
         retention_class=RETENTION_REMOVED,
-        legal_hold=False,
+        legal_hold=comment_is_held(session, comment),  # mirrors legal_holds (docs/records.md)
         preserved_at=now,
     )
     session.add(record)
+    session.flush()
+    sign_record(session, record, key)
     session.flush()
     return record
 
@@ -86,6 +93,6 @@ def _thread(session: Session, comment: Comment) -> dict[str, Any]:
             thread["parent"] = {
                 "author": parent_author.display_name,
                 "text": text,
-                "created_at": parent.created_at.isoformat(),
+                "created_at": utc_iso(parent.created_at),
             }
     return thread

@@ -13,18 +13,22 @@ deleting needs the Clerk (hiding is preferred: it keeps the public record).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot import metrics
 from bot.clock import Clock
+from bot.records.signing import SigningKey
+from bot.services.blocks import BlockRegister
 from bot.services.members import MemberDirectory, MemberInfo
 from bot.services.outbox import enqueue
 from bot.services.preservation import preserve
-from config.settings import Permission, PolicySettings
+from config.settings import ConfigError, Permission, PolicySettings
 from storage.models import (
     Classification,
     Comment,
@@ -50,14 +54,18 @@ class Action(StrEnum):
     UNHIDE = "unhide"
     UNBLOCK = "unblock"
     ESCALATE = "escalate"
+    REPLY = "reply"
+    ROUTE = "route"
 
 
 REMOVALS = frozenset({Action.HIDE, Action.DELETE, Action.BLOCK})
 """Decisions that take something off the public page: the original is preserved first."""
 NEEDS_REASON = REMOVALS | {Action.WARN}
 UNDOES = {Action.UNHIDE: Action.HIDE, Action.UNBLOCK: Action.BLOCK}
-ON_PLATFORM = frozenset(Action) - {Action.APPROVE, Action.ESCALATE}
+ON_PLATFORM = frozenset(Action) - {Action.APPROVE, Action.ESCALATE, Action.ROUTE}
 """Decisions the executor carries out on the platform (a warning is a public reply)."""
+REPLIES = frozenset({Action.WARN, Action.REPLY})
+"""Decisions that post a public reply: never posted twice, so never retried blind."""
 
 PENDING, AWAITING, DECIDED = "pending", "awaiting_approval", "decided"
 ALLOWED_FROM = {
@@ -69,6 +77,9 @@ ALLOWED_FROM = {
     Action.UNHIDE: (DECIDED,),
     Action.UNBLOCK: (DECIDED,),
     Action.ESCALATE: (PENDING, DECIDED),  # e.g. hide first, then put it before the Clerk
+    # Answering a pending enquiry settles the card; after a decision it is a follow-up.
+    Action.REPLY: (PENDING, DECIDED),
+    Action.ROUTE: (PENDING, DECIDED),  # passed on without a public reply
 }
 
 
@@ -125,14 +136,28 @@ class ReviewService:
         members: MemberDirectory,
         policy: PolicySettings,
         clock: Clock,
+        blocks: BlockRegister | None = None,
+        *,
+        signing_key: Callable[[], SigningKey],
     ) -> None:
         self._sessions = sessions
         self._members = members
         self._policy = policy
         self._clock = clock
+        self._signing_key = signing_key
+        self._blocks = blocks
 
-    def decide(self, request: DecisionRequest) -> Recorded | Requested:
-        """Record the decision, or open a removal request; raise Refused when it may not happen."""
+    def decide(
+        self,
+        request: DecisionRequest,
+        *,
+        attach: Callable[[Session, Decision], None] | None = None,
+    ) -> Recorded | Requested:
+        """Record the decision, or open a removal request; raise Refused when it may not happen.
+
+        ``attach`` adds rows that belong to a recorded decision (a reply's words) in its
+        transaction, before the executor can see it.
+        """
         member = self._member_with(request.actor_slack_id, Permission.DECIDE, request)
         if request.action in NEEDS_REASON and request.reason_code not in self._policy.reason_codes:
             raise Refused("Pick the policy reason for this decision.", code="reason_required")
@@ -175,6 +200,8 @@ class ReviewService:
                 now,
                 undoes=undone,
             )
+            if attach is not None:
+                attach(session, decision)
             return Recorded(decision.id, item.id)
 
     def resolve(self, request_id: int, actor_slack_id: str, *, approve: bool) -> Recorded | None:
@@ -394,7 +421,7 @@ class ReviewService:
         if action in REMOVALS:
             comment = session.get_one(Comment, item.comment_id)
             version = session.get_one(CommentVersion, item.comment_version_id)
-            preserved_id = preserve(session, comment, version, now).id
+            preserved_id = preserve(session, comment, version, now, self._records_key()).id
         decision = Decision(
             review_item_id=item.id,
             comment_id=item.comment_id,
@@ -413,9 +440,14 @@ class ReviewService:
             decided_at=now,
         )
         session.add(decision)
+        # Counted once it is committed: a decision rolled back was never taken.
+        counter = metrics.DECISIONS.labels(action.value)
+        event.listen(session, "after_commit", lambda _session: counter.inc(), once=True)
         item.status = DECIDED
         item.updated_at = now
         session.flush()
+        if self._blocks is not None and action in (Action.BLOCK, Action.UNBLOCK):
+            self._blocks.record(session, decision, now)  # the blocked-author register
         if action in ON_PLATFORM:
             session.add(
                 DecisionOutcome(
@@ -432,6 +464,19 @@ class ReviewService:
             )
         self._sync_card(session, item, now)
         return decision
+
+    def _records_key(self) -> SigningKey:
+        """The key preserved records are signed with; no removal without a signed original."""
+        try:
+            return self._signing_key()
+        except ConfigError as exc:
+            log.error("cannot sign preserved records, so removals are refused: %s", exc)
+            raise Refused(
+                "Removals are paused: the original cannot be preserved and signed because "
+                "the records signing key is not set up (records.signing_key). Please tell "
+                "whoever runs SMAT Bot.",
+                code="records_key",
+            ) from None
 
     def _sync_card(self, session: Session, item: ReviewItem, now: datetime) -> None:
         enqueue(

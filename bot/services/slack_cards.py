@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import tzinfo
 from typing import Any
 
@@ -14,7 +15,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.cards import load_card
 from bot.rendering import escape_mrkdwn, mrkdwn, render_card
+from bot.services.batch_publisher import BatchPublisher
 from bot.services.outbox import RetryLater
+from bot.services.pacing import ChannelPacer, paced_post
+from classifiers.enquiries import detect_enquiries
+from config.settings import EnquiryTopic
 from storage.models import ReviewItem
 
 log = logging.getLogger(__name__)
@@ -31,18 +36,31 @@ class SlackCardPublisher:
         reason_labels: Mapping[str, str],
         tz: tzinfo,
         reason_clauses: Mapping[str, str] | None = None,
+        enquiry_topics: Mapping[str, EnquiryTopic] | None = None,
+        *,
+        pacer: ChannelPacer | None = None,
+        batches: BatchPublisher | None = None,
     ) -> None:
         self._sessions = sessions
+        self._pacer = pacer
+        self._batches = batches
         self._client = client
         self._channel = channel
         self._reason_labels = reason_labels
         self._reason_clauses = reason_clauses or {}
         self._tz = tz
+        self._enquiry_topics = enquiry_topics or {}
 
     def sync_card(self, payload: Mapping[str, Any]) -> None:
         """Post or update the card for ``payload["review_item_id"]`` from the database's state."""
+        review_item_id = int(payload["review_item_id"])
+        if self._batches is not None and self._batches.route(review_item_id):
+            return  # shown on its batch card
         with self._sessions() as session:
-            card = load_card(session, int(payload["review_item_id"]))
+            card = load_card(session, review_item_id)
+        if card.status == "pending" and self._enquiry_topics:
+            matches = detect_enquiries(card.text, self._enquiry_topics)
+            card = replace(card, enquiry_labels=tuple(match.label for match in matches))
         message = render_card(
             card,
             reason_labels=self._reason_labels,
@@ -50,14 +68,16 @@ class SlackCardPublisher:
             tz=self._tz,
         )
         if card.slack_ts is None:
-            response: Any = self._call(
+            response: Any = paced_post(
+                self._pacer,
+                self._channel,
                 lambda: self._client.chat_postMessage(
                     channel=self._channel,
                     text=message.text,
                     blocks=message.blocks,
                     unfurl_links=False,
                     unfurl_media=False,
-                )
+                ),
             )
             self._remember(card.review_item_id, str(response["channel"]), str(response["ts"]))
         else:
@@ -80,10 +100,12 @@ class SlackCardPublisher:
             "Comments from it are not being collected until this is fixed; "
             "`smat-bot accounts list` shows its status."
         )
-        self._call(
+        paced_post(
+            self._pacer,
+            self._channel,
             lambda: self._client.chat_postMessage(
                 channel=self._channel, text=text, blocks=[{"type": "section", "text": mrkdwn(text)}]
-            )
+            ),
         )
 
     def _call(self, call: Callable[[], object]) -> object:

@@ -12,7 +12,9 @@ import logging
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot import metrics
 from bot.cards import TriageCard, load_card
+from bot.logs import log_context
 from bot.rendering import escape_mrkdwn
 from bot.services.executor import WARNING_RESPONSE, UnfilledPlaceholder, fill_template
 from bot.services.members import MemberDirectory
@@ -49,8 +51,12 @@ class TriageDesk:
         """Record a decision and update its card; raise Refused (after refreshing a stale card)."""
         outcome: Recorded | Requested | None = None
         try:
-            outcome = self._review.decide(request)
+            with log_context(review_item_id=request.review_item_id):
+                outcome = self._review.decide(request)
             return outcome
+        except Refused as refusal:
+            metrics.DECISIONS_REFUSED.labels(refusal.code).inc()
+            raise
         finally:
             # Whether or not it was recorded, the card should show the truth now: the update a
             # decision queued, the platform action, or the refresh an out-of-date card needs.

@@ -167,7 +167,16 @@ def test_run_serves_http_mode_and_stops_on_sigterm(tmp_path: Path, fake_slack: F
     )
     try:
         health = _wait_for_health(f"http://127.0.0.1:{port}/healthz", process)
-        assert health == {"status": "ok", "database": "ok"}
+        assert health == {"status": "ok"}
+        ready = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=10)
+        assert ready.json() == {
+            "status": "ready",
+            "checks": {"database": "ok", "slack": "ok", "classifier": "ok"},
+        }
+        assert (
+            "smat_scheduler_leader 1.0"
+            in httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+        )
         unsigned = httpx.post(f"http://127.0.0.1:{port}/slack/events", content=b"payload={}")
         assert unsigned.status_code == 401
         fake_slack.wait_for("auth.test")  # the token was verified at start-up

@@ -29,6 +29,7 @@ import time
 import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from email.message import EmailMessage
 from email.parser import BytesParser
 from email.policy import HTTP
@@ -221,6 +222,7 @@ class FakeSlack(LoopbackServer):
             "chat.update": self._chat_update,
             "chat.delete": self._chat_delete,
             "chat.postEphemeral": self._chat_post_ephemeral,
+            "chat.getPermalink": self._chat_get_permalink,
             "views.open": self._views_open,
             "views.push": self._views_push,
             "views.update": self._views_update,
@@ -246,7 +248,8 @@ class FakeSlack(LoopbackServer):
         self._delays: dict[str, float] = {}
         self._down = False
         self._channel_interval: float | None = None
-        self._last_post: dict[str, float] = {}
+        self._rate_clock: Callable[[], datetime] | None = None
+        self._last_post: dict[str, float | datetime] = {}
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -336,6 +339,11 @@ class FakeSlack(LoopbackServer):
         with self._lock:
             return copy.deepcopy(self._views.get(view_id))
 
+    def views(self) -> list[JsonDict]:
+        """Copies of every view opened or updated, oldest first (modals and home tabs)."""
+        with self._lock:
+            return [copy.deepcopy(view) for view in self._views.values()]
+
     def home_view(self, user_id: str) -> JsonDict | None:
         """A copy of the App Home view last published for the user."""
         with self._lock:
@@ -413,11 +421,18 @@ class FakeSlack(LoopbackServer):
         with self._lock:
             self._down = is_down
 
-    def enforce_channel_rate(self, min_interval_s: float | None = 1.0) -> None:
+    def enforce_channel_rate(
+        self, min_interval_s: float | None = 1.0, *, clock: Callable[[], datetime] | None = None
+    ) -> None:
         """Answer 429 to chat.postMessage arriving sooner than this after the last accepted one
-        to the same channel, like Slack's ~1 message/second/channel limit; None disables it."""
+        to the same channel, like Slack's ~1 message/second/channel limit; None disables it.
+
+        Time is the real monotonic clock unless ``clock`` (e.g. a FakeClock) is given, so a
+        long surge can be simulated without waiting for it.
+        """
         with self._lock:
             self._channel_interval = min_interval_s or None
+            self._rate_clock = clock
             self._last_post.clear()
 
     # ------------------------------------------------------------------ request plumbing
@@ -456,13 +471,16 @@ class FakeSlack(LoopbackServer):
             )
             self._record(method, params, headers, split.path, reply)
 
-        handler.send_response(reply.status)
-        handler.send_header("Content-Type", reply.content_type)
-        handler.send_header("Content-Length", str(len(reply.body)))
-        for name, value in reply.headers.items():
-            handler.send_header(name, value)
-        handler.end_headers()
-        handler.wfile.write(reply.body)
+        try:
+            handler.send_response(reply.status)
+            handler.send_header("Content-Type", reply.content_type)
+            handler.send_header("Content-Length", str(len(reply.body)))
+            for name, value in reply.headers.items():
+                handler.send_header(name, value)
+            handler.end_headers()
+            handler.wfile.write(reply.body)
+        except (BrokenPipeError, ConnectionResetError):
+            handler.close_connection = True  # the client died waiting (crash tests kill it)
 
     def _process(
         self,
@@ -642,11 +660,20 @@ class FakeSlack(LoopbackServer):
         if not any(params.get(k) for k in ("text", "blocks", "attachments")):
             raise _ApiError("no_text")
         if self._channel_interval is not None:
-            now = time.monotonic()
+            now: float | datetime = (
+                self._rate_clock() if self._rate_clock is not None else time.monotonic()
+            )
             last = self._last_post.get(channel)
-            if last is not None and now - last < self._channel_interval:
-                wait = math.ceil(self._channel_interval - (now - last))
-                raise _ApiError("ratelimited", 429, retry_after=max(1, wait))
+            if last is not None:
+                # Datetimes subtract exactly (microseconds); floats would round near 1.0 s.
+                elapsed = (
+                    (now - last).total_seconds()
+                    if isinstance(now, datetime) and isinstance(last, datetime)
+                    else float(now) - float(last)  # type: ignore[arg-type]
+                )
+                if elapsed < self._channel_interval:
+                    wait = math.ceil(self._channel_interval - elapsed)
+                    raise _ApiError("ratelimited", 429, retry_after=max(1, wait))
             self._last_post[channel] = now
         ts = self._next_ts()
         message: JsonDict = {
@@ -663,6 +690,14 @@ class FakeSlack(LoopbackServer):
             message["thread_ts"] = params["thread_ts"]
         self._messages.setdefault(channel, {})[ts] = message
         return {"ok": True, "channel": channel, "ts": ts, "message": copy.deepcopy(message)}
+
+    def _chat_get_permalink(self, params: JsonDict) -> JsonDict:
+        channel = self.channel_id(str(self._require(params, "channel", "channel_not_found")))
+        ts = str(self._require(params, "message_ts", "message_not_found"))
+        if ts not in self._messages.get(channel, {}):
+            raise _ApiError("message_not_found")
+        link = f"https://examplecouncil.slack.com/archives/{channel}/p{ts.replace('.', '')}"
+        return {"ok": True, "channel": channel, "permalink": link}
 
     def _chat_update(self, params: JsonDict) -> JsonDict:
         channel, ts, message = self._find_message(params)

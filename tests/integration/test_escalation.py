@@ -440,3 +440,25 @@ def test_a_reply_by_the_clerk_closes_the_escalation_as_replied(
     esc = row(container, escalation_id)
     assert (esc.status, esc.outcome, esc.outcome_by) == ("closed", "replied", CLERK)
     assert f"escalation.card:{escalation_id}:closed" in keys(container, "escalation.card:")
+
+
+def test_the_clerk_posting_a_reply_from_slack_closes_the_escalation(container: Container) -> None:
+    from bot.services.replies import ReplyForm
+    from handlers.replies import reply_service
+
+    escalation_id = escalate(container, reason="complaint")
+    replies = reply_service(container)
+    replies.reply(
+        ReplyForm(
+            review_item_id=ABUSE,
+            expected_version=version(container, ABUSE),
+            actor_slack_id=CLERK,
+            canned_key=None,
+            canned_version=None,
+            text="Thank you: the Town Clerk will write to you about this.",
+            route=None,
+            route_only=False,
+        )
+    )
+    esc = row(container, escalation_id)
+    assert (esc.status, esc.outcome, esc.outcome_by) == ("closed", "replied", CLERK)

@@ -50,16 +50,19 @@ def test_a_rate_limit_is_honoured_then_delivery_resumes(
     container = _container(make_settings, fake_slack, clock)
     fake_slack.fail("chat.postMessage", times=1, status=429, retry_after=7)
     report = container.outbox.deliver_due()
-    assert (report.delivered, report.retrying) == (1, 1)
+    # Slack's limit is per channel: the other card waits too rather than earn a second 429.
+    assert (report.delivered, report.retrying) == (0, 2)
     waiting = [m for m in _outbox(container) if m.status == "pending"]
-    assert len(waiting) == 1
-    assert waiting[0].next_attempt_at == clock.now + timedelta(seconds=7)
-    assert "rate limit" in (waiting[0].last_error or "")
+    assert len(waiting) == 2
+    assert all(m.next_attempt_at == clock.now + timedelta(seconds=7) for m in waiting)
+    errors = sorted(m.last_error or "" for m in waiting)
+    assert errors == ["Slack rate limit", "pacing posts to #smat-triage"]
     clock.advance(seconds=6)
     assert container.outbox.deliver_due().delivered == 0  # not yet
     clock.advance(seconds=1)
-    assert container.outbox.deliver_due().delivered == 1
+    assert container.outbox.deliver_due().delivered == 2
     assert [m.status for m in _outbox(container)] == ["done", "done"]
+    assert len(fake_slack.calls("chat.postMessage", ok=False)) == 1
 
 
 def test_slack_down_keeps_messages_queued_until_it_returns(

@@ -53,3 +53,29 @@ def test_polling_can_be_switched_off(make_settings: MakeSettings) -> None:
         {"accounts": [_account("fb-a")], "polling": {"enabled": False}}, make_settings
     )
     assert jobs == {}
+
+
+def _records_jobs(make_settings: MakeSettings, **settings: Any) -> dict[str, str]:
+    container = build(make_settings(**settings), classifier=KeywordClassifier())
+    scheduler = start_scheduler(container)
+    try:
+        return {
+            job.id: str(job.trigger)
+            for job in scheduler.get_jobs(jobstore="volatile")
+            if job.id in ("retention-purge", "block-reviews")
+        }
+    finally:
+        scheduler.shutdown(wait=False)
+
+
+def test_the_purge_and_the_block_review_check_run_daily_at_local_times(
+    make_settings: MakeSettings,
+) -> None:
+    jobs = _records_jobs(
+        make_settings,
+        retention={"purge_at": "02:15"},
+        blocked_authors={"remind_at": "08:30"},
+    )
+    assert "hour='2', minute='15'" in jobs["retention-purge"]
+    assert "hour='8', minute='30'" in jobs["block-reviews"]
+    assert "retention-purge" not in _records_jobs(make_settings, retention={"purge_enabled": False})

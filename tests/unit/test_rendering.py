@@ -474,7 +474,7 @@ def test_clean_card_is_compact_and_still_has_approve() -> None:
 # --- the decided card -------------------------------------------------------------------------
 
 
-def test_approved_card_shows_who_and_offers_only_escalate() -> None:
+def test_approved_card_shows_who_and_offers_a_reply_or_escalate() -> None:
     message = render(decided_card())
 
     headline = message.blocks[0]["text"]
@@ -483,8 +483,8 @@ def test_approved_card_shows_who_and_offers_only_escalate() -> None:
     assert "Approved* by <@U0SMAT1>" in headline["text"]
     assert "Approved by <@U0SMAT1>" in headline["text"].replace("*", "")
     assert "at 11:04 on 1 Jul 2026" in headline["text"]  # decided 10:04Z, shown in BST
-    # Nothing to undo or follow up; the comment can still go to the Clerk.
-    assert [b["action_id"] for b in buttons(message)] == [ui_ids.ESCALATE]
+    # An approved comment may still deserve an answer, or go to the Clerk.
+    assert [b["action_id"] for b in buttons(message)] == [ui_ids.REPLY, ui_ids.ESCALATE]
     assert "decided on version 1" in all_mrkdwn(message)
     assert message.text.startswith("Approved by Jo Smat")
 
@@ -571,6 +571,7 @@ PENDING_BUTTONS = {
         (ui_ids.WARN, "Warn…"),
         (ui_ids.BLOCK, "Block…"),
         (ui_ids.DELETE, "Delete…"),
+        (ui_ids.REPLY, "Reply…"),
         (ui_ids.ESCALATE, "Escalate…"),
         (ui_ids.OPEN_PERMALINK, "View on Facebook ↗"),
     ],
@@ -579,6 +580,7 @@ PENDING_BUTTONS = {
         (ui_ids.HIDE, "Hide…"),
         (ui_ids.WARN, "Warn…"),
         (ui_ids.DELETE, "Delete…"),
+        (ui_ids.REPLY, "Reply…"),
         (ui_ids.ESCALATE, "Escalate…"),
         (ui_ids.OPEN_PERMALINK, "View on Instagram ↗"),
     ],
@@ -588,6 +590,7 @@ PENDING_BUTTONS = {
         (ui_ids.WARN, "Warn…"),
         (ui_ids.BLOCK, "Block…"),
         (ui_ids.DELETE, "Delete…"),
+        (ui_ids.REPLY, "Reply…"),
         (ui_ids.ESCALATE, "Escalate…"),
         (ui_ids.OPEN_PERMALINK, "View on YouTube ↗"),
     ],
@@ -596,6 +599,7 @@ PENDING_BUTTONS = {
         (ui_ids.HIDE, "Hide…"),
         (ui_ids.WARN, "Warn…"),
         (ui_ids.BLOCK, "Mute…"),
+        (ui_ids.REPLY, "Reply…"),
         (ui_ids.ESCALATE, "Escalate…"),
         (ui_ids.OPEN_PERMALINK, "View on X ↗"),
     ],
@@ -880,6 +884,7 @@ def test_decision_note_is_plain_text() -> None:
     assert "<@U123>" not in all_mrkdwn(message)
 
 
+REPLY = (ui_ids.REPLY, "Reply…")
 FOLLOW_UPS = [
     (
         "hide",
@@ -889,18 +894,15 @@ FOLLOW_UPS = [
             (ui_ids.WARN, "Warn…"),
             (ui_ids.BLOCK, "Block…"),
             (ui_ids.DELETE, "Delete…"),
+            REPLY,
             (ui_ids.ESCALATE, "Escalate…"),
         ],
     ),
+    # Instagram refuses replies to hidden comments: no Warn… or Reply… once hidden.
     (
         "hide",
         Platform.INSTAGRAM,
-        [
-            (ui_ids.UNDO, "Undo"),
-            (ui_ids.WARN, "Warn…"),
-            (ui_ids.DELETE, "Delete…"),
-            (ui_ids.ESCALATE, "Escalate…"),
-        ],
+        [(ui_ids.UNDO, "Undo"), (ui_ids.DELETE, "Delete…"), (ui_ids.ESCALATE, "Escalate…")],
     ),
     (
         "hide",
@@ -910,6 +912,7 @@ FOLLOW_UPS = [
             (ui_ids.WARN, "Warn…"),
             (ui_ids.BLOCK, "Block…"),
             (ui_ids.DELETE, "Delete…"),
+            REPLY,
             (ui_ids.ESCALATE, "Escalate…"),
         ],
     ),
@@ -920,20 +923,27 @@ FOLLOW_UPS = [
             (ui_ids.UNDO, "Undo"),
             (ui_ids.WARN, "Warn…"),
             (ui_ids.BLOCK, "Mute…"),
+            REPLY,
             (ui_ids.ESCALATE, "Escalate…"),
         ],
     ),
-    ("block", Platform.FACEBOOK, [(ui_ids.UNDO, "Undo"), (ui_ids.ESCALATE, "Escalate…")]),
-    ("block", Platform.YOUTUBE, [(ui_ids.ESCALATE, "Escalate…")]),  # YouTube has no unban by API
-    ("block", Platform.X, [(ui_ids.UNDO, "Undo"), (ui_ids.ESCALATE, "Escalate…")]),  # unmute
-    ("warn", Platform.FACEBOOK, [(ui_ids.BLOCK, "Block…"), (ui_ids.ESCALATE, "Escalate…")]),
-    ("warn", Platform.X, [(ui_ids.BLOCK, "Mute…"), (ui_ids.ESCALATE, "Escalate…")]),
-    ("warn", Platform.INSTAGRAM, [(ui_ids.ESCALATE, "Escalate…")]),
-    ("approve", Platform.FACEBOOK, [(ui_ids.ESCALATE, "Escalate…")]),
+    ("block", Platform.FACEBOOK, [(ui_ids.UNDO, "Undo"), REPLY, (ui_ids.ESCALATE, "Escalate…")]),
+    (
+        "block",
+        Platform.YOUTUBE,
+        [REPLY, (ui_ids.ESCALATE, "Escalate…")],
+    ),  # YouTube has no unban by API
+    ("block", Platform.X, [(ui_ids.UNDO, "Undo"), REPLY, (ui_ids.ESCALATE, "Escalate…")]),  # unmute
+    ("warn", Platform.FACEBOOK, [(ui_ids.BLOCK, "Block…"), REPLY, (ui_ids.ESCALATE, "Escalate…")]),
+    ("warn", Platform.X, [(ui_ids.BLOCK, "Mute…"), REPLY, (ui_ids.ESCALATE, "Escalate…")]),
+    ("warn", Platform.INSTAGRAM, [REPLY, (ui_ids.ESCALATE, "Escalate…")]),
+    ("approve", Platform.FACEBOOK, [REPLY, (ui_ids.ESCALATE, "Escalate…")]),
     ("delete", Platform.FACEBOOK, [(ui_ids.ESCALATE, "Escalate…")]),
     ("delete", Platform.YOUTUBE, [(ui_ids.ESCALATE, "Escalate…")]),
-    ("unhide", Platform.FACEBOOK, [(ui_ids.ESCALATE, "Escalate…")]),
-    ("unblock", Platform.FACEBOOK, [(ui_ids.ESCALATE, "Escalate…")]),
+    ("unhide", Platform.FACEBOOK, [REPLY, (ui_ids.ESCALATE, "Escalate…")]),
+    ("unblock", Platform.FACEBOOK, [REPLY, (ui_ids.ESCALATE, "Escalate…")]),
+    ("reply", Platform.FACEBOOK, [(ui_ids.HIDE, "Hide…"), REPLY, (ui_ids.ESCALATE, "Escalate…")]),
+    ("route", Platform.INSTAGRAM, [(ui_ids.HIDE, "Hide…"), REPLY, (ui_ids.ESCALATE, "Escalate…")]),
 ]
 
 

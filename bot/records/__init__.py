@@ -1,0 +1,1 @@
+"""Records kept for the council: signed preserved originals, evidence packs and exports."""

@@ -1,0 +1,89 @@
+"""Canonical JSON and the event hash: the exact bytes a log event's SHA-256 is taken over.
+
+This format is part of what a council may rely on years later (docs/records.md describes it so
+anyone can check the log with their own tools), so it must never change for existing events.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
+from typing import Any
+
+GENESIS_HASH = "0" * 64
+"""The ``prev_hash`` of the first event."""
+
+HASHED_FIELDS = (
+    "seq",
+    "occurred_at",
+    "actor_kind",
+    "actor_id",
+    "actor_name",
+    "kind",
+    "subject_table",
+    "subject_id",
+    "reason_code",
+    "model",
+    "thresholds",
+    "payload",
+    "prev_hash",
+)
+"""Every stored column of an event except its own hash."""
+
+
+class NotCanonical(ValueError):
+    """A value that has no canonical JSON form (e.g. NaN, bytes, a non-string key)."""
+
+
+def normal(value: Any) -> Any:
+    """The JSON value a stored value is logged as: times as UTC ISO 8601, lists for tuples."""
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise NotCanonical(f"{value!r} has no JSON form")
+        return value
+    if isinstance(value, datetime):
+        return utc_iso(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        result: dict[str, Any] = {}
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise NotCanonical(f"object key {key!r} is not a string")
+            result[key] = normal(item)
+        return result
+    if isinstance(value, list | tuple):
+        return [normal(item) for item in value]
+    raise NotCanonical(f"{type(value).__name__} values cannot be logged")
+
+
+def utc_iso(moment: datetime) -> str:
+    """A time as ``YYYY-MM-DDTHH:MM:SS.ffffffZ`` in UTC; a naive time is taken as UTC."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def canonical_json(value: Any) -> str:
+    """Sorted keys, no spaces, UTF-8 text as is, no NaN: one text for one value."""
+    return json.dumps(
+        normal(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    )
+
+
+def event_hash(fields: Mapping[Any, Any]) -> str:
+    """SHA-256 (hex) of the canonical JSON of an event's hashed fields, ``prev_hash`` included.
+
+    ``payload`` and ``thresholds`` are hashed as the stored JSON *text*, so checking an event
+    never needs to parse them, and any change to a stored byte changes the hash.
+    """
+    missing = [name for name in HASHED_FIELDS if name not in fields]
+    if missing:
+        raise KeyError(f"event is missing hashed field(s): {', '.join(missing)}")
+    hashed = {name: fields[name] for name in HASHED_FIELDS}
+    return hashlib.sha256(canonical_json(hashed).encode("utf-8")).hexdigest()
