@@ -17,6 +17,7 @@ from storage.models import (
     CommentVersion,
     Decision,
     DecisionOutcome,
+    Escalation,
     PreservedRecord,
     RemovalRequest,
     Reply,
@@ -78,6 +79,38 @@ class RequestView:
 
 
 @dataclass(frozen=True)
+class EscalationView:
+    """A comment put before the Town Clerk: why, by whom, and where it stands."""
+
+    id: int
+    review_item_id: int
+    reason: str
+    offences: tuple[str, ...]
+    note: str | None
+    escalated_by: str
+    """A Slack user id, or ``system`` for an automatic escalation."""
+    escalated_at: datetime
+    immediate: bool
+    status: str
+    """open, acknowledged or closed."""
+    acknowledged_by: str | None = None
+    acknowledged_at: datetime | None = None
+    outcome: str | None = None
+    outcome_by: str | None = None
+    outcome_at: datetime | None = None
+    outcome_note: str | None = None
+    reminders_sent: int = 0
+    deputy_notified_at: datetime | None = None
+    hide_stands: bool = False
+    """Whether the comment is hidden now (a hide not undone)."""
+
+    @property
+    def is_open(self) -> bool:
+        """Whether the Clerk has still to decide (open or acknowledged)."""
+        return self.status != "closed"
+
+
+@dataclass(frozen=True)
 class AuthorHistory:
     """What this author has done on this account before (strikes are warnings)."""
 
@@ -118,6 +151,8 @@ class TriageCard:
     history: AuthorHistory = AuthorHistory()
     request: RequestView | None = None
     legislation: tuple[str, ...] = ()
+    escalation: EscalationView | None = None
+    """The latest escalation of this comment to the Town Clerk, if any."""
     reply: ReplyView | None = None
     parent_id: str | None = None
     """The platform id of the comment this one answers (None for a top-level one on Instagram)."""
@@ -201,6 +236,7 @@ def load_cards(session: Session, review_item_ids: list[int] | None = None) -> li
                 request=_pending_request(session, item.id)
                 if item.status == "awaiting_approval"
                 else None,
+                escalation=latest_escalation(session, item.id),
                 reply=_latest_reply(session, item.id) if item.status != "pending" else None,
                 parent_id=comment.parent_external_id,
             )
@@ -315,4 +351,48 @@ def _author_history(
         hides=max(counts.get("hide", 0) - counts.get("unhide", 0), 0),
         warnings=counts.get("warn", 0),
         blocks=max(counts.get("block", 0) - counts.get("unblock", 0), 0),
+    )
+
+
+def latest_escalation(session: Session, review_item_id: int) -> EscalationView | None:
+    """The item's most recent escalation, with whether its comment is hidden now."""
+    row = session.scalar(
+        select(Escalation)
+        .where(Escalation.review_item_id == review_item_id)
+        .order_by(Escalation.id.desc())
+        .limit(1)
+    )
+    if row is None:
+        return None
+    return escalation_view(session, row)
+
+
+def escalation_view(session: Session, row: Escalation) -> EscalationView:
+    """An escalation row as the cards show it."""
+    decisions = session.execute(
+        select(Decision.id, Decision.action, Decision.undoes_decision_id).where(
+            Decision.review_item_id == row.review_item_id
+        )
+    ).all()
+    undone = {undoes for _, _, undoes in decisions if undoes}
+    hidden = any(action == "hide" and id_ not in undone for id_, action, _ in decisions)
+    return EscalationView(
+        id=row.id,
+        review_item_id=row.review_item_id,
+        reason=row.reason,
+        offences=tuple(row.offences or ()),
+        note=row.note,
+        escalated_by=row.escalated_by,
+        escalated_at=row.escalated_at,
+        immediate=row.immediate,
+        status=row.status,
+        acknowledged_by=row.acknowledged_by,
+        acknowledged_at=row.acknowledged_at,
+        outcome=row.outcome,
+        outcome_by=row.outcome_by,
+        outcome_at=row.outcome_at,
+        outcome_note=row.outcome_note,
+        reminders_sent=row.reminders_sent,
+        deputy_notified_at=row.deputy_notified_at,
+        hide_stands=hidden,
     )

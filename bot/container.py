@@ -21,6 +21,8 @@ from bot.services.batching import Batcher
 from bot.services.block_reminders import BlockReviewNotifier
 from bot.services.blocks import REMINDER_KIND, BlockRegister
 from bot.services.canned_responses import seed_canned_responses
+from bot.services.escalation import EscalationService
+from bot.services.escalation_slack import EscalationPublisher
 from bot.services.evidence_delivery import EvidenceRequests
 from bot.services.executor import Executor
 from bot.services.ingest import IngestService
@@ -110,6 +112,13 @@ class Container:
             self.detectors,
             tz=self.settings.council.tz,
             repeated_text_threshold=self.settings.detectors.spam.repeated_text_threshold,
+            escalate=self.escalations().open_automatic,
+        )
+
+    def escalations(self) -> EscalationService:
+        """Escalations to the Town Clerk: raising them, the Clerk's answers, the reminders."""
+        return EscalationService(
+            self.sessions, self.members, self.review, self.settings, self.clock
         )
 
     @property
@@ -231,6 +240,15 @@ def build(
         handlers["slack.sync_card"] = publisher.sync_card
         handlers["slack.sync_batch"] = batches.sync_batch
         handlers["slack.account_alert"] = publisher.account_alert
+        handlers.update(
+            EscalationPublisher(
+                sessions,
+                slack_client,
+                settings,
+                EscalationService.timing_for(settings),
+                clock,
+            ).handlers()
+        )
         handlers["slack.route_note"] = RouteNotifier(
             sessions, slack_client, settings, clock
         ).deliver

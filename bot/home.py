@@ -17,6 +17,7 @@ from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from bot import ui_ids
+from bot.escalation_words import SYSTEM, reason_label
 from bot.rendering import (
     DECISION_WORDS,
     MUTE_WORDS,
@@ -35,6 +36,7 @@ from bot.services.overview import (
     AuthorOverview,
     AuthorSearch,
     LatestDecision,
+    OpenEscalation,
     OpenRequest,
     QueueSummary,
     RecentDecision,
@@ -164,7 +166,9 @@ def _quote(text: str, limit: int) -> str:
 def queue_text(summary: QueueSummary, tz: tzinfo, now: datetime) -> str:
     """The queue in a few lines of our own mrkdwn (no resident text in it)."""
     if not summary.waiting:
-        return ":white_check_mark: *Nothing is waiting*: every comment has been triaged."
+        done = ":white_check_mark: *Nothing is waiting*: every comment has been triaged."
+        escalations = _escalations_line(summary)
+        return f"{done}\n{escalations}" if escalations else done
     lines = [f"*Waiting for SMAT: {summary.waiting}*"]
     flagged = [
         f"{count} {escape_mrkdwn(SUGGESTION_WORDS.get(action, action))}"
@@ -183,6 +187,9 @@ def queue_text(summary: QueueSummary, tz: tzinfo, now: datetime) -> str:
         if summary.oldest_request_at is not None:
             line += f"; oldest asked {describe_age(now - summary.oldest_request_at)} ago"
         lines.append(line)
+    escalations = _escalations_line(summary)
+    if escalations:
+        lines.append(escalations)
     if summary.oldest_pending_posted_at is not None:
         age = now - summary.oldest_pending_posted_at
         lines.append(
@@ -191,6 +198,16 @@ def queue_text(summary: QueueSummary, tz: tzinfo, now: datetime) -> str:
             "A public comment on a council page is notice served: the oldest first, please."
         )
     return "\n".join(lines)
+
+
+def _escalations_line(summary: QueueSummary) -> str | None:
+    """``• *2 escalations with the Town Clerk* — 1 not acknowledged yet``, if any are open."""
+    if not summary.open_escalations:
+        return None
+    line = f"• *{counted(summary.open_escalations, 'escalation')} with the Town Clerk*"
+    if summary.unacknowledged_escalations:
+        line += f" — {summary.unacknowledged_escalations} not acknowledged yet"
+    return line
 
 
 def _suggestion_order(item: tuple[str, int]) -> tuple[int, str]:
@@ -232,6 +249,7 @@ def home_view(
     waiting_shown: int = 5,
     requests_shown: int = 10,
     decisions_shown: int = 10,
+    escalations: Sequence[OpenEscalation] = (),
 ) -> dict[str, Any]:
     """The Home tab a SMAT member sees: the queue, what waits longest, requests, own decisions."""
     blocks: list[Block] = [
@@ -243,6 +261,12 @@ def home_view(
             )
         ),
         {"type": "section", "text": mrkdwn(queue_text(summary, tz, now))},
+    ]
+    if escalations or viewer_role in ("clerk", "deputy"):
+        blocks += escalation_blocks(
+            escalations, summary.open_escalations, viewer_role=viewer_role, now=now
+        )
+    blocks += [
         {"type": "divider"},
         _header("Waiting longest"),
     ]
@@ -279,6 +303,77 @@ def home_view(
         )
     )
     return {"type": "home", "blocks": blocks[:MAX_HOME_BLOCKS]}
+
+
+def escalation_blocks(
+    escalations: Sequence[OpenEscalation], total: int, *, viewer_role: str, now: datetime
+) -> list[Block]:
+    """The escalations still with the Town Clerk, not acknowledged first."""
+    blocks: list[Block] = [{"type": "divider"}, _header("Escalations with the Town Clerk")]
+    if not escalations:
+        blocks.append(_context(mrkdwn("No escalation is open.")))
+        return blocks
+    for escalation in escalations:
+        blocks.append(_escalation_block(escalation, now))
+    more = max(total, len(escalations)) - len(escalations)
+    if more > 0:
+        blocks.append(_context(mrkdwn(f"…and {more} more in the escalation channel.")))
+    if viewer_role in ("clerk", "deputy"):
+        blocks.append(
+            _context(
+                mrkdwn(
+                    "Each card, with your buttons, is in the escalation channel (and the Clerk's "
+                    "DM): acknowledge it to stop the reminders."
+                )
+            )
+        )
+    return blocks
+
+
+def _escalation_block(escalation: OpenEscalation, now: datetime) -> Block:
+    who = (
+        "SMAT Bot (automatically)"
+        if escalation.escalated_by == SYSTEM
+        else mention(escalation.escalated_by, escalation.escalated_by)
+    )
+    line = f":rotating_light: *{escape_mrkdwn(reason_label(escalation.reason))}*"
+    if escalation.immediate:
+        line += " (immediate)"
+    line += f" · escalated by {who} {describe_age(now - escalation.escalated_at)} ago"
+    if escalation.acknowledged_by:
+        line += (
+            f" · :eyes: acknowledged by "
+            f"{mention(escalation.acknowledged_by, escalation.acknowledged_by)}"
+        )
+    else:
+        line += " · :hourglass: *not acknowledged*"
+        if escalation.reminders_sent:
+            line += f" ({counted(escalation.reminders_sent, 'reminder')} sent)"
+        if escalation.deputy_notified:
+            line += " · Deputy Clerk pinged"
+    about = (
+        f"{_where(escalation.platform, escalation.account_name)} · "
+        f"{one_line(escalation.author_name, NAME_LIMIT)}: "
+        f"{_quote(escalation.text, SHORT_EXCERPT_LIMIT)}"
+    )
+    return _context(mrkdwn(line), plain(about))
+
+
+def escalations_message(
+    escalations: Sequence[OpenEscalation], total: int, now: datetime
+) -> SlackMessage:
+    """The answer to ``/smat escalations``."""
+    if not escalations:
+        text = "No escalation is with the Town Clerk."
+        return SlackMessage(text, [{"type": "section", "text": mrkdwn(text)}])
+    text = f"{counted(total, 'escalation')} with the Town Clerk"
+    blocks: list[Block] = [{"type": "section", "text": mrkdwn(f"*{escape_mrkdwn(text)}*")}]
+    blocks += [_escalation_block(escalation, now) for escalation in escalations]
+    if total > len(escalations):
+        blocks.append(
+            _context(mrkdwn(f"…and {total - len(escalations)} more in the escalation channel."))
+        )
+    return SlackMessage(text, blocks[:MAX_MESSAGE_BLOCKS])
 
 
 def _waiting_blocks(

@@ -24,7 +24,8 @@ from datetime import datetime, tzinfo
 from typing import Any
 
 from bot import ui_ids
-from bot.cards import DecisionView, ReplyView, RequestView, TriageCard
+from bot.cards import DecisionView, EscalationView, ReplyView, RequestView, TriageCard
+from bot.escalation_words import OUTCOMES, SYSTEM, reason_label
 from platforms.base import Action as PlatformAction
 from platforms.capabilities import REPLIES_REFUSED_WHEN_HIDDEN, platform_action
 from platforms.types import Platform
@@ -52,6 +53,7 @@ DECISION_WORDS = {
     "warn": ("Warned", ":warning:", "posted the warning"),
     "unhide": ("Unhidden", ":leftwards_arrow_with_hook:", "unhidden"),
     "unblock": ("Unblocked", ":leftwards_arrow_with_hook:", "unblocked"),
+    "escalate": ("Escalated to the Town Clerk", ":rotating_light:", "escalated"),
     "reply": ("Replied", ":speech_balloon:", "posted the reply"),
     "route": ("Passed on", ":incoming_envelope:", "passed on"),
 }
@@ -314,12 +316,16 @@ def render_card(
     policy clause, which is otherwise known only for the classifier's own suggested reason.
     """
     if card.status == "awaiting_approval" and card.request is not None:
-        return _render_awaiting(card, card.request, reason_labels, reason_clauses, tz)
-    if card.status != "pending" and card.decision is not None:
-        return _render_decided(card, card.decision, reason_labels, reason_clauses, tz)
-    if card.flagged:
-        return _render_flagged(card, reason_labels, reason_clauses, tz)
-    return _render_clean(card, tz)
+        message = _render_awaiting(card, card.request, reason_labels, reason_clauses, tz)
+    elif card.status != "pending" and card.decision is not None:
+        message = _render_decided(card, card.decision, reason_labels, reason_clauses, tz)
+    elif card.flagged:
+        message = _render_flagged(card, reason_labels, reason_clauses, tz)
+    else:
+        message = _render_clean(card, tz)
+    if card.escalation is not None:
+        message = _with_escalation_line(message, card.escalation, tz)
+    return message
 
 
 def pending_buttons(card: TriageCard) -> list[dict[str, Any]]:
@@ -341,10 +347,17 @@ def pending_buttons(card: TriageCard) -> list[dict[str, Any]]:
         elements.append(_button(ui_ids.DELETE, "Delete…", value, "danger"))
     if replyable and not card.enquiry_labels:
         elements.append(_button(ui_ids.REPLY, "Reply…", value))
+    if may_escalate(card):
+        elements.append(_button(ui_ids.ESCALATE, "Escalate…", value))
     view = _view_button(card)
     if view:
         elements.append(view)
     return elements
+
+
+def may_escalate(card: TriageCard) -> bool:
+    """Whether the card offers Escalate…: not while an escalation is with the Clerk."""
+    return card.escalation is None or not card.escalation.is_open
 
 
 def _render_flagged(
@@ -549,10 +562,15 @@ def followup_buttons(card: TriageCard, decision: DecisionView) -> list[dict[str,
     if action == "hide" and can(platform, PlatformAction.DELETE):
         # Rarely needed (hiding keeps the public record), and the Clerk must approve it.
         elements.append(_button(ui_ids.DELETE, "Delete…", value, "danger"))
+    if action == "escalate" and not (card.escalation and card.escalation.hide_stands):
+        # A threat may need taking down before the Clerk has answered.
+        elements.append(_button(ui_ids.HIDE, "Hide…", value))
     if action in ("reply", "route"):
         elements.append(_button(ui_ids.HIDE, "Hide…", value))
     if reply_allowed(card, decision):
         elements.append(_button(ui_ids.REPLY, "Reply…", value))
+    if may_escalate(card):
+        elements.append(_button(ui_ids.ESCALATE, "Escalate…", value))
     return elements
 
 
@@ -613,6 +631,55 @@ def _render_decided(
         f"comment from {escape_mrkdwn(card.author_name)}"
     )
     return SlackMessage(text, blocks)
+
+
+# --- escalations ------------------------------------------------------------------------------
+
+
+def escalated_by(escalation: EscalationView) -> str:
+    """Who escalated, for mrkdwn: a mention, or SMAT Bot itself."""
+    if escalation.escalated_by == SYSTEM:
+        return "SMAT Bot (automatically)"
+    return mention(escalation.escalated_by, escalation.escalated_by)
+
+
+def escalation_line(escalation: EscalationView, tz: tzinfo) -> str:
+    """Where an escalation stands, in one line of our own mrkdwn."""
+    reason = escape_mrkdwn(reason_label(escalation.reason))
+    if escalation.outcome:
+        word, icon = OUTCOMES.get(escalation.outcome, (escalation.outcome, ":scales:"))
+        who = mention(escalation.outcome_by, escalation.outcome_by or "")
+        when = _at(escalation.outcome_at, tz) if escalation.outcome_at else ""
+        return f"{icon} *{escape_mrkdwn(word)}* by the Clerk ({who}) {when} — escalation: {reason}"
+    line = (
+        f":rotating_light: *With the Town Clerk* — {reason}"
+        f"{' (immediate)' if escalation.immediate else ''} · escalated by "
+        f"{escalated_by(escalation)} {_at(escalation.escalated_at, tz)}"
+    )
+    if escalation.acknowledged_by:
+        ack_at = _at(escalation.acknowledged_at, tz) if escalation.acknowledged_at else ""
+        line += (
+            f" · acknowledged by {mention(escalation.acknowledged_by, escalation.acknowledged_by)}"
+            f" {ack_at}"
+        )
+    else:
+        line += " · waiting for acknowledgement"
+        if escalation.reminders_sent:
+            line += f" ({counted(escalation.reminders_sent, 'reminder')} sent)"
+        if escalation.deputy_notified_at:
+            line += " · Deputy Clerk pinged"
+    return line
+
+
+def _with_escalation_line(
+    message: SlackMessage, escalation: EscalationView, tz: tzinfo
+) -> SlackMessage:
+    """The card with its escalation's line just above the buttons."""
+    line: Block = {"type": "context", "elements": [mrkdwn(escalation_line(escalation, tz))]}
+    blocks = list(message.blocks)
+    at = len(blocks) - 1 if blocks and blocks[-1]["type"] == "actions" else len(blocks)
+    blocks.insert(at, line)
+    return SlackMessage(message.text, blocks)
 
 
 # --- replies and routing ----------------------------------------------------------------------

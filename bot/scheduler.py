@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 
 OUTBOX_INTERVAL_SECONDS = 5
 CLASSIFY_INTERVAL_SECONDS = 30
+ESCALATION_INTERVAL_SECONDS = 60
 POLL_JOB_PREFIX = "poll:"
 
 _container: Container | None = None
@@ -50,6 +51,13 @@ def start_scheduler(container: Container) -> BackgroundScheduler:
         "interval",
         seconds=CLASSIFY_INTERVAL_SECONDS,
         id="classify-pending",
+        jobstore="volatile",
+    )
+    scheduler.add_job(
+        escalation_reminders_job,
+        "interval",
+        seconds=ESCALATION_INTERVAL_SECONDS,
+        id="escalation-reminders",
         jobstore="volatile",
     )
     schedule_records_jobs(scheduler, container)
@@ -121,6 +129,18 @@ def classify_pending_job() -> None:
     classified = _running().ingest().classify_pending()
     if classified:
         log.info("classified %d pending comment version(s)", classified)
+
+
+def escalation_reminders_job() -> None:
+    """Send the Clerk's due DMs and reminders, and ping the Deputy when it is time."""
+    report = _running().escalations().send_reminders()
+    if report.clerk_cards or report.reminders or report.deputies:
+        log.info(
+            "escalations: %d Clerk DM(s), %d reminder(s), %d Deputy ping(s) queued",
+            report.clerk_cards,
+            report.reminders,
+            report.deputies,
+        )
 
 
 def schedule_records_jobs(scheduler: BackgroundScheduler, container: Container) -> None:

@@ -9,7 +9,16 @@ from slack_sdk import WebClient
 
 from bot.container import Container
 from bot.logs import ContextThreadPoolExecutor
-from handlers import actions, batches, commands, evidence, home, records, replies
+from handlers import (
+    actions,
+    batches,
+    commands,
+    escalation,
+    evidence,
+    home,
+    records,
+    replies,
+)
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +45,7 @@ def create_slack_app(container: Container, *, client: WebClient | None = None) -
     actions.register(app, container)
     commands.register(app, container)
     home.register(app, container)
+    escalation.register(app, container)
     replies.register(app, container)
     evidence.register(app, container)
     records.register(app, container)

@@ -18,17 +18,31 @@ OPEN_PERMALINK = "smat_open_permalink"
 REPLY = "smat_reply"  # opens the reply modal (any card may carry it: same button value)
 APPROVE_REMOVAL = "smat_approve_removal"
 DECLINE_REMOVAL = "smat_decline_removal"
+ESCALATE = "smat_escalate"  # opens the escalation modal
+REPLY = "smat_reply"  # opens the reply modal
+EVIDENCE_PACK = "smat_evidence_pack"  # value {"item": <review item id>}
+
+# The Clerk's buttons on an escalation card (value {"escalation": id, "version": v})
+ESCALATION_ACK = "smat_escalation_ack"  # value {"escalation": id}
+ESCALATION_UPHOLD = "smat_escalation_uphold"  # the outcome buttons open the outcome modal
+ESCALATION_OVERRULE = "smat_escalation_overrule"
+ESCALATION_POLICE = "smat_escalation_police"
+ESCALATION_REPORT = "smat_escalation_report"
 
 # Modals (callback ids)
 HIDE_MODAL = "smat_hide_modal"
 DELETE_MODAL = "smat_delete_modal"
 BLOCK_MODAL = "smat_block_modal"
 WARN_MODAL = "smat_warn_modal"
+ESCALATE_MODAL = "smat_escalate_modal"
+ESCALATION_OUTCOME_MODAL = "smat_escalation_outcome_modal"
 
 # Modal inputs: block id -> action id
 REASON_BLOCK, REASON_INPUT = "reason", "reason_code"  # static_select of policy reason codes
 NOTE_BLOCK, NOTE_INPUT = "note", "note"  # plain_text_input, optional, at most 2000 characters
 CHOICE_BLOCK, CHOICE_INPUT = "choice", "choice"  # block modal: radio "warn_first" | "block_now"
+ESCALATION_REASON_BLOCK, ESCALATION_REASON_INPUT = "escalation_reason", "escalation_reason"
+OFFENCES_BLOCK, OFFENCES_INPUT = "offences", "offences"  # multi_static_select, optional
 
 # Replies and the standard responses library
 REPLY_MODAL = "smat_reply_modal"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, time
 from enum import StrEnum
 from importlib import resources
 from pathlib import Path
@@ -254,6 +254,72 @@ class PolicySettings(_Section):
                 if code not in self.reason_codes:
                     raise ValueError(f"{key!r} points to unknown reason code {code!r}")
         return self
+
+
+EscalationReason = Literal[
+    "threat", "abuse_of_staff", "safeguarding", "defamation_legal", "press", "complaint", "unsure"
+]
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+class WorkingHoursSettings(_Section):
+    """When the Town Clerk is at work: reminders count only these hours (council time zone)."""
+
+    days: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri")
+    start: time = time(9, 0)
+    end: time = time(17, 0)
+    closed_dates: tuple[date, ...] = ()
+    """Bank holidays and other days the council office is shut (YYYY-MM-DD)."""
+
+    @field_validator("start", "end", mode="before")
+    @classmethod
+    def _clock_time(cls, value: object) -> object:
+        # Unquoted 17:00 in YAML is the number 1020 (base 60): refuse it rather than guess.
+        if isinstance(value, bool | int | float):
+            raise ValueError("write the time in quotes as HH:MM, e.g. '17:00'")
+        return value
+
+    @model_validator(mode="after")
+    def _sensible(self) -> Self:
+        if not self.days:
+            raise ValueError("days: give at least one working day")
+        if self.end <= self.start:
+            raise ValueError("end must be after start (a working day cannot cross midnight)")
+        return self
+
+
+class OffenceSettings(_Section):
+    """A piece of legislation an escalation can name (Biggleswade Appendix C)."""
+
+    name: str = Field(min_length=1, max_length=75)
+    about: str = Field(default="", max_length=75)
+
+
+class EscalationSettings(_Section):
+    """Escalations to the Town Clerk: reminders, the Deputy fallback, and the offence list."""
+
+    working_hours: WorkingHoursSettings = WorkingHoursSettings()
+    remind_every_hours: float = Field(default=2, gt=0, le=40)
+    """Working hours between reminders to the Clerk until someone acknowledges."""
+    deputy_after_hours: float = Field(default=4, gt=0, le=80)
+    """Working hours without acknowledgement before the Deputy Clerk is pinged."""
+    immediate_reasons: tuple[EscalationReason, ...] = ("threat", "safeguarding")
+    """Reasons that reach the Clerk at once, day or night, on the shorter timings below."""
+    immediate_remind_every_minutes: int = Field(default=30, ge=5, le=1440)
+    immediate_deputy_after_minutes: int = Field(default=30, ge=5, le=1440)
+    reason_for_code: dict[str, EscalationReason] = {}
+    """Automatic escalations: the escalation reason for each escalating policy reason code."""
+    offences: dict[str, OffenceSettings] = {}
+
+    @field_validator("offences")
+    @classmethod
+    def _offence_keys(cls, value: dict[str, OffenceSettings]) -> dict[str, OffenceSettings]:
+        if len(value) > 100:
+            raise ValueError("at most 100 offences (Slack's limit on a menu's options)")
+        for key in value:
+            if not re.fullmatch(r"[a-z0-9_]{1,60}", key):
+                raise ValueError(f"offence key {key!r} must be lower-case letters, digits and _")
+        return value
 
 
 class MemberSeed(_Section):
@@ -510,6 +576,7 @@ class Settings(BaseSettings):
     accounts: tuple[AccountSettings, ...] = ()
     secrets_file: Path | None = None
     polling: PollingSettings = PollingSettings()
+    escalation: EscalationSettings = EscalationSettings()
     operations: OperationsSettings = OperationsSettings()
     records: RecordsSettings = RecordsSettings()
     retention: RetentionSettings
@@ -522,6 +589,15 @@ class Settings(BaseSettings):
         duplicates = sorted({name for name in names if names.count(name) > 1})
         if duplicates:
             raise ValueError(f"accounts: duplicate account name(s): {', '.join(duplicates)}")
+        return self
+
+    @model_validator(mode="after")
+    def _escalation_codes_known(self) -> Self:
+        for code in self.escalation.reason_for_code:
+            if code not in self.policy.reason_codes:
+                raise ValueError(
+                    f"escalation.reason_for_code: {code!r} is not a policy reason code"
+                )
         return self
 
     @classmethod

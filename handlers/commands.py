@@ -30,7 +30,13 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.container import Container
-from bot.home import NOT_A_MEMBER_TEXT, accounts_message, author_message, queue_message
+from bot.home import (
+    NOT_A_MEMBER_TEXT,
+    accounts_message,
+    author_message,
+    escalations_message,
+    queue_message,
+)
 from bot.rendering import Block, SlackMessage, escape_mrkdwn
 from bot.services.members import (
     ADD,
@@ -81,6 +87,8 @@ HELP = "\n".join(
         "• `/smat author NAME` — commenters whose name contains NAME (up to 10): on each "
         "account, their comments, hides, warnings (strikes), blocks and the latest decision",
         "• `/smat accounts` — the council's accounts and their status",
+        "• `/smat escalations` — escalations still with the Town Clerk, and whether they "
+        "have been acknowledged",
         "• SMAT Bot's *Home* tab — the queue, the comments waiting longest, removals awaiting "
         "approval and your own recent decisions",
         *RESPONSES_HELP,
@@ -123,6 +131,11 @@ class ShowAccounts:
 
 
 @dataclass(frozen=True)
+class ShowEscalations:
+    """``/smat escalations``."""
+
+
+@dataclass(frozen=True)
 class ShowHelp:
     """``/smat help``, or anything we did not understand (``problem`` says what)."""
 
@@ -158,7 +171,7 @@ class ReviewChanges:
 
 
 MemberCommand = AddMember | RemoveMember | ListMembers | ReviewChanges
-OverviewCommand = ShowQueue | FindAuthor | ShowAccounts
+OverviewCommand = ShowQueue | FindAuthor | ShowAccounts | ShowEscalations
 SmatCommand = (
     ShowHelp | MemberCommand | OverviewCommand | ResponsesCommand | records_commands.RecordsCommand
 )
@@ -166,6 +179,7 @@ _WORDS: dict[type[OverviewCommand], str] = {
     ShowQueue: "queue",
     FindAuthor: "author",
     ShowAccounts: "accounts",
+    ShowEscalations: "escalations",
 }
 
 
@@ -191,6 +205,9 @@ def parse_smat_command(text: str) -> SmatCommand:
             words = words[1:]
         _no_more(words[1:], 0, "/smat accounts")
         return ShowAccounts()
+    if first in ("escalations", "escalation"):
+        _no_more(words[1:], 0, "/smat escalations")
+        return ShowEscalations()
     if first in ("author", "authors"):
         return FindAuthor(_author_text(text))
     if first in records_commands.WORDS:
@@ -335,6 +352,10 @@ def register(app: App, container: Container) -> None:
             return queue_message(overview.queue(), tz, container.clock())
         if isinstance(parsed, FindAuthor):
             return author_message(overview.find_authors(parsed.text), reason_labels, tz)
+        if isinstance(parsed, ShowEscalations):
+            return escalations_message(
+                overview.open_escalations(20), overview.queue().open_escalations, container.clock()
+            )
         configured = {account.name for account in settings.accounts}
         return accounts_message(container.accounts.statuses(configured))
 
@@ -379,7 +400,7 @@ def register(app: App, container: Container) -> None:
                 )
             _answer(respond, message.text, message.blocks)
             return
-        if isinstance(parsed, ShowQueue | FindAuthor | ShowAccounts):
+        if isinstance(parsed, ShowQueue | FindAuthor | ShowAccounts | ShowEscalations):
             try:
                 message = answer_overview(user_id, parsed)
             except SQLAlchemyError:

@@ -70,6 +70,7 @@ def build_home(
         waiting=overview.waiting_longest(5),
         requests=overview.open_requests(10),
         decisions=overview.decisions_by(user_id, 10),
+        escalations=overview.open_escalations(10),
         reason_labels={code: r.label for code, r in settings.policy.reason_codes.items()},
         tz=settings.council.tz,
         now=now,

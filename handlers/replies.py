@@ -73,6 +73,7 @@ def reply_service(container: Container) -> ReplyService:
         response_library(container),
         container.settings,
         container.clock,
+        on_reply=container.escalations().close_with_reply,
     )
 
 

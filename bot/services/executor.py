@@ -138,6 +138,10 @@ class Executor:
             )
             return
         action = Action(job[1].action)
+        if action not in PLATFORM_ACTION:
+            # Nothing to do on the platform (e.g. an escalation): never call it.
+            self._finish(decision_id, "not_needed", "nothing to do on the platform")
+            return
         if action in (Action.HIDE, Action.DELETE) and self._reply_still_queued(job[1], job[2]):
             # Instagram refuses replies to hidden comments: the reply decided first goes first.
             raise RetryLater("waiting for the reply to be posted first", REPLY_FIRST_WAIT.seconds)

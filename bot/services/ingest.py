@@ -8,7 +8,7 @@ transaction open, and a crash between the two leaves unclassified versions that 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from itertools import islice
@@ -37,6 +37,9 @@ from storage.models import (
 )
 
 log = logging.getLogger(__name__)
+
+AutoEscalate = Callable[[Session, ReviewItem, Classification, datetime], object]
+"""Escalates a newly classified item when the policy says so, inside ingest's transaction."""
 
 STORE_BATCH = 500
 CLASSIFY_BATCH = 64
@@ -82,6 +85,7 @@ class IngestService:
         *,
         tz: tzinfo = UTC,
         repeated_text_threshold: int = 3,
+        escalate: AutoEscalate | None = None,
     ) -> None:
         self._sessions = sessions
         self._classifier = classifier
@@ -90,6 +94,7 @@ class IngestService:
         self._detectors = detectors or RuleDetectors(DetectorSettings())
         self._tz = tz
         self._repeated_text_threshold = repeated_text_threshold
+        self._escalate = escalate
 
     def ingest(self, comments: Iterable[IncomingComment]) -> StoreReport:
         """Store the comments, then classify and queue everything not yet classified."""
@@ -265,6 +270,8 @@ class IngestService:
             item.priority = PRIORITY[suggestion.action]
             item.updated_at = now
         session.flush()
+        if self._escalate is not None:
+            self._escalate(session, item, classification, now)
         enqueue(
             session,
             kind="slack.sync_card",

@@ -29,6 +29,7 @@ from storage.models import (
     CommentVersion,
     Decision,
     DecisionOutcome,
+    Escalation,
     RemovalRequest,
     ReviewItem,
 )
@@ -56,6 +57,9 @@ class QueueSummary:
     """When the oldest pending comment was posted (notice served since then)."""
     open_requests: int
     oldest_request_at: datetime | None
+    open_escalations: int = 0
+    """Escalations still with the Town Clerk (open or acknowledged)."""
+    unacknowledged_escalations: int = 0
 
     @property
     def flagged(self) -> int:
@@ -104,6 +108,28 @@ class OpenRequest:
     platform: Platform
     account_name: str
     author_name: str
+
+
+@dataclass(frozen=True)
+class OpenEscalation:
+    """An escalation still with the Town Clerk, and the comment it is about."""
+
+    id: int
+    review_item_id: int
+    reason: str
+    immediate: bool
+    escalated_by: str
+    escalated_at: datetime
+    status: str
+    """open (not acknowledged yet) or acknowledged."""
+    acknowledged_by: str | None
+    reminders_sent: int
+    deputy_notified: bool
+    platform: Platform
+    account_name: str
+    author_name: str
+    text: str
+    permalink: str | None
 
 
 @dataclass(frozen=True)
@@ -212,7 +238,16 @@ class Overview:
                 .order_by(RemovalRequest.requested_at, RemovalRequest.id)
                 .limit(1)
             )
+            escalations = dict(
+                session.execute(
+                    select(Escalation.status, func.count(Escalation.id))
+                    .where(Escalation.status != "closed")
+                    .group_by(Escalation.status)
+                ).all()
+            )
         return QueueSummary(
+            open_escalations=int(sum(escalations.values())),
+            unacknowledged_escalations=int(escalations.get("open", 0)),
             pending=int(statuses.get(PENDING, 0)),
             awaiting_approval=int(statuses.get(AWAITING, 0)),
             by_suggestion=by_suggestion,
@@ -280,6 +315,45 @@ class Overview:
                     author_name=author.display_name,
                 )
                 for request, account, author in rows
+            ]
+
+    def open_escalations(self, limit: int = 10) -> list[OpenEscalation]:
+        """Escalations still with the Clerk: not acknowledged first, then oldest first."""
+        with self._sessions() as session:
+            rows = session.execute(
+                select(Escalation, Comment, CommentVersion.text, Account, Author)
+                .join(ReviewItem, ReviewItem.id == Escalation.review_item_id)
+                .join(Comment, Comment.id == Escalation.comment_id)
+                .join(CommentVersion, CommentVersion.id == ReviewItem.comment_version_id)
+                .join(Account, Account.id == Comment.account_id)
+                .join(Author, Author.id == Comment.author_id)
+                .where(Escalation.status != "closed")
+                .order_by(
+                    (Escalation.status == "acknowledged"),
+                    Escalation.escalated_at,
+                    Escalation.id,
+                )
+                .limit(limit)
+            ).all()
+            return [
+                OpenEscalation(
+                    id=escalation.id,
+                    review_item_id=escalation.review_item_id,
+                    reason=escalation.reason,
+                    immediate=escalation.immediate,
+                    escalated_by=escalation.escalated_by,
+                    escalated_at=escalation.escalated_at,
+                    status=escalation.status,
+                    acknowledged_by=escalation.acknowledged_by,
+                    reminders_sent=escalation.reminders_sent,
+                    deputy_notified=escalation.deputy_notified_at is not None,
+                    platform=Platform(account.platform),
+                    account_name=account.display_name,
+                    author_name=author.display_name,
+                    text=text,
+                    permalink=comment.permalink,
+                )
+                for escalation, comment, text, account, author in rows
             ]
 
     def decisions_by(self, slack_user_id: str, limit: int = 10) -> list[RecentDecision]:

@@ -10,8 +10,9 @@ posted with a ``{placeholder}`` left in it, or longer than the platform allows.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -130,6 +131,10 @@ class FormErrors:
         return bool(self.errors)
 
 
+ReplyHook = Callable[[Session, int, str, datetime], object]
+"""Called inside a public reply's transaction with (session, review item, replier, time)."""
+
+
 class ReplyService:
     """Builds the Reply form's contents, checks submissions and records replies."""
 
@@ -142,8 +147,11 @@ class ReplyService:
         library: ResponseLibrary,
         settings: Settings,
         clock: Clock,
+        *,
+        on_reply: ReplyHook | None = None,
     ) -> None:
         self._sessions = sessions
+        self._on_reply = on_reply
         self._review = review
         self._outbox = outbox
         self._forms = forms
@@ -263,6 +271,9 @@ class ReplyService:
             )
             session.add(reply)
             session.flush()
+            if text and self._on_reply is not None:
+                # e.g. the Clerk answering an escalation publicly closes it, in this transaction
+                self._on_reply(session, form.review_item_id, form.actor_slack_id, now)
             if route is not None:
                 enqueue(
                     session,

@@ -53,6 +53,7 @@ class Action(StrEnum):
     WARN = "warn"
     UNHIDE = "unhide"
     UNBLOCK = "unblock"
+    ESCALATE = "escalate"
     REPLY = "reply"
     ROUTE = "route"
 
@@ -61,7 +62,7 @@ REMOVALS = frozenset({Action.HIDE, Action.DELETE, Action.BLOCK})
 """Decisions that take something off the public page: the original is preserved first."""
 NEEDS_REASON = REMOVALS | {Action.WARN}
 UNDOES = {Action.UNHIDE: Action.HIDE, Action.UNBLOCK: Action.BLOCK}
-ON_PLATFORM = frozenset(Action) - {Action.APPROVE, Action.ROUTE}
+ON_PLATFORM = frozenset(Action) - {Action.APPROVE, Action.ESCALATE, Action.ROUTE}
 """Decisions the executor carries out on the platform (a warning is a public reply)."""
 REPLIES = frozenset({Action.WARN, Action.REPLY})
 """Decisions that post a public reply: never posted twice, so never retried blind."""
@@ -75,6 +76,7 @@ ALLOWED_FROM = {
     Action.WARN: (PENDING, DECIDED),  # the warning usually follows a removal
     Action.UNHIDE: (DECIDED,),
     Action.UNBLOCK: (DECIDED,),
+    Action.ESCALATE: (PENDING, DECIDED),  # e.g. hide first, then put it before the Clerk
     # Answering a pending enquiry settles the card; after a decision it is a follow-up.
     Action.REPLY: (PENDING, DECIDED),
     Action.ROUTE: (PENDING, DECIDED),  # passed on without a public reply
@@ -278,6 +280,38 @@ class ReviewService:
             return session.scalar(
                 select(RemovalRequest.review_item_id).where(RemovalRequest.id == request_id)
             )
+
+    def record_within(
+        self,
+        session: Session,
+        member: MemberInfo,
+        review_item_id: int,
+        expected_version: int,
+        action: Action,
+        *,
+        reason_code: str | None = None,
+        note: str | None = None,
+        statuses: tuple[str, ...] | None = None,
+    ) -> Decision:
+        """Record a decision inside the caller's transaction, with no second approval.
+
+        For decisions another service takes as part of its own work (an escalation, the Town
+        Clerk's answer to one): the caller has checked who may take them. The item's version
+        is claimed as for any decision, so a stale or second click is refused the same way.
+        """
+        if action in NEEDS_REASON and reason_code not in self._policy.reason_codes:
+            raise Refused("Pick the policy reason for this decision.", code="reason_required")
+        item = self._claim(
+            session, review_item_id, expected_version, statuses or ALLOWED_FROM[action]
+        )
+        undone = self._undone_decision(session, item, action)
+        return self._record(
+            session, item, action, member, reason_code, note, self._clock(), undoes=undone
+        )
+
+    def hide_stands(self, session: Session, review_item_id: int) -> bool:
+        """Whether a hide of this item's comment stands (not undone), read in ``session``."""
+        return self._removal_in_force(session, session.get_one(ReviewItem, review_item_id))
 
     @staticmethod
     def _check_resolver(removal: RemovalRequest, member: MemberInfo, *, approve: bool) -> None:

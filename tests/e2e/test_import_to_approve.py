@@ -126,12 +126,16 @@ def test_import_posts_cards_then_approve_updates_the_card(
     assert main(["import", str(EXAMPLES)]) == 0
     out = capsys.readouterr().out
     assert "Classifier: detoxify-unbiased" in out
-    assert "Posted or updated 15 card(s) in Slack" in out
+    # 15 triage cards, and the Clerk's card for each of the two threats escalated at import.
+    assert "Posted or updated 17 card(s) in Slack" in out
 
     triage = fake_slack.channel_id("#smat-triage")
-    posts = fake_slack.calls("chat.postMessage")
+    all_posts = fake_slack.calls("chat.postMessage")
+    posts = [call for call in all_posts if call.params["channel"] == "#smat-triage"]
     assert len(posts) == 15
-    assert {call.params["channel"] for call in posts} == {"#smat-triage"}
+    escalated = [call for call in all_posts if call.params["channel"] == "#smat-escalations"]
+    assert len(escalated) == 2
+    assert len(all_posts) == 17
     assert all(call.params["unfurl_links"] in (False, "false", "0") for call in posts)
     first = posts[0].params
     assert any(

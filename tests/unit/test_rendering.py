@@ -474,7 +474,7 @@ def test_clean_card_is_compact_and_still_has_approve() -> None:
 # --- the decided card -------------------------------------------------------------------------
 
 
-def test_approved_card_shows_who_and_offers_only_a_reply() -> None:
+def test_approved_card_shows_who_and_offers_a_reply_or_escalate() -> None:
     message = render(decided_card())
 
     headline = message.blocks[0]["text"]
@@ -483,8 +483,8 @@ def test_approved_card_shows_who_and_offers_only_a_reply() -> None:
     assert "Approved* by <@U0SMAT1>" in headline["text"]
     assert "Approved by <@U0SMAT1>" in headline["text"].replace("*", "")
     assert "at 11:04 on 1 Jul 2026" in headline["text"]  # decided 10:04Z, shown in BST
-    # An approved comment may still deserve an answer: Reply… is the one follow-up.
-    assert [b["action_id"] for b in buttons(message)] == [ui_ids.REPLY]
+    # An approved comment may still deserve an answer, or go to the Clerk.
+    assert [b["action_id"] for b in buttons(message)] == [ui_ids.REPLY, ui_ids.ESCALATE]
     assert "decided on version 1" in all_mrkdwn(message)
     assert message.text.startswith("Approved by Jo Smat")
 
@@ -572,6 +572,7 @@ PENDING_BUTTONS = {
         (ui_ids.BLOCK, "Block…"),
         (ui_ids.DELETE, "Delete…"),
         (ui_ids.REPLY, "Reply…"),
+        (ui_ids.ESCALATE, "Escalate…"),
         (ui_ids.OPEN_PERMALINK, "View on Facebook ↗"),
     ],
     Platform.INSTAGRAM: [  # Instagram has no block API
@@ -580,6 +581,7 @@ PENDING_BUTTONS = {
         (ui_ids.WARN, "Warn…"),
         (ui_ids.DELETE, "Delete…"),
         (ui_ids.REPLY, "Reply…"),
+        (ui_ids.ESCALATE, "Escalate…"),
         (ui_ids.OPEN_PERMALINK, "View on Instagram ↗"),
     ],
     Platform.YOUTUBE: [
@@ -589,6 +591,7 @@ PENDING_BUTTONS = {
         (ui_ids.BLOCK, "Block…"),
         (ui_ids.DELETE, "Delete…"),
         (ui_ids.REPLY, "Reply…"),
+        (ui_ids.ESCALATE, "Escalate…"),
         (ui_ids.OPEN_PERMALINK, "View on YouTube ↗"),
     ],
     Platform.X: [  # X: Block mutes; no delete by API
@@ -597,6 +600,7 @@ PENDING_BUTTONS = {
         (ui_ids.WARN, "Warn…"),
         (ui_ids.BLOCK, "Mute…"),
         (ui_ids.REPLY, "Reply…"),
+        (ui_ids.ESCALATE, "Escalate…"),
         (ui_ids.OPEN_PERMALINK, "View on X ↗"),
     ],
 }
@@ -891,10 +895,15 @@ FOLLOW_UPS = [
             (ui_ids.BLOCK, "Block…"),
             (ui_ids.DELETE, "Delete…"),
             REPLY,
+            (ui_ids.ESCALATE, "Escalate…"),
         ],
     ),
     # Instagram refuses replies to hidden comments: no Warn… or Reply… once hidden.
-    ("hide", Platform.INSTAGRAM, [(ui_ids.UNDO, "Undo"), (ui_ids.DELETE, "Delete…")]),
+    (
+        "hide",
+        Platform.INSTAGRAM,
+        [(ui_ids.UNDO, "Undo"), (ui_ids.DELETE, "Delete…"), (ui_ids.ESCALATE, "Escalate…")],
+    ),
     (
         "hide",
         Platform.YOUTUBE,
@@ -904,26 +913,37 @@ FOLLOW_UPS = [
             (ui_ids.BLOCK, "Block…"),
             (ui_ids.DELETE, "Delete…"),
             REPLY,
+            (ui_ids.ESCALATE, "Escalate…"),
         ],
     ),
     (
         "hide",
         Platform.X,
-        [(ui_ids.UNDO, "Undo"), (ui_ids.WARN, "Warn…"), (ui_ids.BLOCK, "Mute…"), REPLY],
+        [
+            (ui_ids.UNDO, "Undo"),
+            (ui_ids.WARN, "Warn…"),
+            (ui_ids.BLOCK, "Mute…"),
+            REPLY,
+            (ui_ids.ESCALATE, "Escalate…"),
+        ],
     ),
-    ("block", Platform.FACEBOOK, [(ui_ids.UNDO, "Undo"), REPLY]),
-    ("block", Platform.YOUTUBE, [REPLY]),  # YouTube has no unban by API
-    ("block", Platform.X, [(ui_ids.UNDO, "Undo"), REPLY]),  # unmute
-    ("warn", Platform.FACEBOOK, [(ui_ids.BLOCK, "Block…"), REPLY]),
-    ("warn", Platform.X, [(ui_ids.BLOCK, "Mute…"), REPLY]),
-    ("warn", Platform.INSTAGRAM, [REPLY]),
-    ("approve", Platform.FACEBOOK, [REPLY]),
-    ("delete", Platform.FACEBOOK, []),
-    ("delete", Platform.YOUTUBE, []),
-    ("unhide", Platform.FACEBOOK, [REPLY]),
-    ("unblock", Platform.FACEBOOK, [REPLY]),
-    ("reply", Platform.FACEBOOK, [(ui_ids.HIDE, "Hide…"), REPLY]),
-    ("route", Platform.INSTAGRAM, [(ui_ids.HIDE, "Hide…"), REPLY]),
+    ("block", Platform.FACEBOOK, [(ui_ids.UNDO, "Undo"), REPLY, (ui_ids.ESCALATE, "Escalate…")]),
+    (
+        "block",
+        Platform.YOUTUBE,
+        [REPLY, (ui_ids.ESCALATE, "Escalate…")],
+    ),  # YouTube has no unban by API
+    ("block", Platform.X, [(ui_ids.UNDO, "Undo"), REPLY, (ui_ids.ESCALATE, "Escalate…")]),  # unmute
+    ("warn", Platform.FACEBOOK, [(ui_ids.BLOCK, "Block…"), REPLY, (ui_ids.ESCALATE, "Escalate…")]),
+    ("warn", Platform.X, [(ui_ids.BLOCK, "Mute…"), REPLY, (ui_ids.ESCALATE, "Escalate…")]),
+    ("warn", Platform.INSTAGRAM, [REPLY, (ui_ids.ESCALATE, "Escalate…")]),
+    ("approve", Platform.FACEBOOK, [REPLY, (ui_ids.ESCALATE, "Escalate…")]),
+    ("delete", Platform.FACEBOOK, [(ui_ids.ESCALATE, "Escalate…")]),
+    ("delete", Platform.YOUTUBE, [(ui_ids.ESCALATE, "Escalate…")]),
+    ("unhide", Platform.FACEBOOK, [REPLY, (ui_ids.ESCALATE, "Escalate…")]),
+    ("unblock", Platform.FACEBOOK, [REPLY, (ui_ids.ESCALATE, "Escalate…")]),
+    ("reply", Platform.FACEBOOK, [(ui_ids.HIDE, "Hide…"), REPLY, (ui_ids.ESCALATE, "Escalate…")]),
+    ("route", Platform.INSTAGRAM, [(ui_ids.HIDE, "Hide…"), REPLY, (ui_ids.ESCALATE, "Escalate…")]),
 ]
 
 
