@@ -19,7 +19,6 @@ REPLY = "smat_reply"  # opens the reply modal (any card may carry it: same butto
 APPROVE_REMOVAL = "smat_approve_removal"
 DECLINE_REMOVAL = "smat_decline_removal"
 ESCALATE = "smat_escalate"  # opens the escalation modal
-REPLY = "smat_reply"  # opens the reply modal
 EVIDENCE_PACK = "smat_evidence_pack"  # value {"item": <review item id>}
 
 # The Clerk's buttons on an escalation card (value {"escalation": id, "version": v})

@@ -17,6 +17,7 @@ import pytest
 import yaml
 from sqlalchemy import func, select
 
+from bot import ui_ids
 from bot.cli import main
 from bot.container import Container, build
 from bot.slack_app import create_slack_app
@@ -178,7 +179,16 @@ def test_signed_approve_click_records_decision_and_updates_message(
         updated = fake_slack.message(triage, ts)
         assert updated is not None
         assert "Approved" in updated["text"]
-        assert not [b for b in updated["blocks"] if b["type"] == "actions"], "buttons must go"
+        left = [
+            element["action_id"]
+            for block in updated["blocks"]
+            if block["type"] == "actions"
+            for element in block["elements"]
+        ]
+        # The decision buttons go; an approved comment can still be answered (or escalated,
+        # unless it already is).
+        assert ui_ids.REPLY in left, left
+        assert set(left) <= {ui_ids.REPLY, ui_ids.ESCALATE}, left
         assert any(f"<@{SMAT_MEMBER}>" in json.dumps(b) for b in updated["blocks"])
 
         decisions = _decisions(container)
