@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -221,6 +221,11 @@ class DigestReport:
     def period(self) -> str:
         """``week 47 (16-22 November 2026)``, with an en dash."""
         return self.week.describe()
+
+    @property
+    def week_ends_at(self) -> datetime:
+        """The end of the reported week (UTC; Monday 00:00 council time)."""
+        return Window.of(self.week, self.generated_at.tzinfo or UTC).end
 
     @property
     def report_date(self) -> str:
