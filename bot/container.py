@@ -14,6 +14,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.background import Nudge
 from bot.clock import Clock, system_clock
 from bot.connectors import build_connector
+from bot.digest.reminders import Reminders
+from bot.digest.service import DIGEST_KIND, DigestService
+from bot.digest.slack_post import NOTICE_KIND, SlackDigestPoster, SlackNoticePoster
 from bot.services.accounts import AccountRegister, SecretResolver
 from bot.services.canned_responses import seed_canned_responses
 from bot.services.executor import Executor
@@ -126,6 +129,14 @@ class Container:
             Nudge(classify_and_deliver, "webhook-classify"),
         )
 
+    def digest(self) -> DigestService:
+        """Makes the weekly committee paper and queues it for Slack."""
+        return DigestService(self.sessions, self.settings, self.clock)
+
+    def reminders(self) -> Reminders:
+        """The daily SLA reminder and the Clerk's morning summary."""
+        return Reminders(self.sessions, self.settings, self.clock)
+
     def account(self, name: str) -> AccountSettings:
         """A registered account by name, or ConfigError listing the known names."""
         for account in self.settings.accounts:
@@ -168,6 +179,8 @@ def build(
         )
         handlers["slack.sync_card"] = publisher.sync_card
         handlers["slack.account_alert"] = publisher.account_alert
+        handlers[DIGEST_KIND] = SlackDigestPoster(slack_client).post_digest
+        handlers[NOTICE_KIND] = SlackNoticePoster(slack_client).post_notice
     secrets = SecretResolver(settings.secrets_file)
     connector_for = partial(
         build_connector, platforms=settings.platforms, secrets=secrets, clock=clock
