@@ -78,7 +78,7 @@ class Counted:
         """The distinct values in one place of the category, most counted first."""
         totals: dict[str, int] = {}
         for row in self.rows:
-            if weeks_ago is None or row.weeks_ago == weeks_ago:
+            if (weeks_ago is None or row.weeks_ago == weeks_ago) and position < len(row.category):
                 key = row.category[position]
                 totals[key] = totals.get(key, 0) + row.count
         return sorted(totals, key=lambda k: (-totals[k], k))

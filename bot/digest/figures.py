@@ -60,10 +60,20 @@ REFERRALS = ("hidden_referred_police", "reported_to_platform")
 NO_REASON = "(none given)"
 OWN_WORDS = "(own words)"
 
-OUTCOME_RANK = {"approve": 1, "reply": 2, "warn": 3, "escalate": 4, "block": 5, "hide": 6}
-OUTCOME_RANK["delete"] = 7
+OUTCOME_RANK = {
+    "approve": 1,
+    "unhide": 1,  # put back up: as good as approved
+    "unblock": 1,
+    "reply": 2,
+    "warn": 3,
+    "escalate": 4,
+    "block": 5,
+    "hide": 6,
+    "delete": 7,
+}
 """What a comment's standing decisions come to, most severe wins (for the volume chart)."""
-RANKED_OUTCOME = {rank: action for action, rank in OUTCOME_RANK.items()}
+RANKED_OUTCOME = {1: "approve", 2: "reply", 3: "warn", 4: "escalate", 5: "block", 6: "hide"}
+RANKED_OUTCOME[7] = "delete"
 AWAITING = "awaiting"
 
 WAIT_BANDS: tuple[tuple[str, int], ...] = (
