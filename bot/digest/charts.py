@@ -49,14 +49,15 @@ def _png(figure: Figure) -> bytes:
     return buffer.getvalue()
 
 
-def _style(ax: object) -> None:
+def _style(ax: object, integer_y: bool = True) -> None:
     from matplotlib.axes import Axes
 
     assert isinstance(ax, Axes)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
     ax.tick_params(colors=INK, labelsize=8)
-    ax.yaxis.get_major_locator().set_params(integer=True)  # type: ignore[call-arg]
+    if integer_y:
+        ax.yaxis.get_major_locator().set_params(integer=True)  # type: ignore[call-arg]
 
 
 def volume_by_day(report: DigestReport) -> Chart:
@@ -96,13 +97,13 @@ def removals_by_reason(report: DigestReport, reason_labels: Mapping[str, str]) -
         ax.text(0.5, 0.5, "No removals this week", ha="center", va="center", transform=ax.transAxes)
         ax.set_yticks([])
         ax.set_xticks([])
-    _style(ax)
+    _style(ax, integer_y=False)
     return Chart("removals-by-reason", "Removals by policy reason", _png(figure))
 
 
 def time_to_first_action(report: DigestReport) -> Chart:
     """How long comments first acted on this week waited."""
-    figure = _figure()
+    figure = _figure(2.5)
     ax = figure.add_subplot()
     bands = [label for label, _ in figures.WAIT_BANDS] + [figures.OVER_A_WEEK]
     values = [report.wait_bands.count(0, category=(band,)) for band in bands]

@@ -74,6 +74,7 @@ class Paper:
     committee: str
     title: str
     period: str
+    short_period: str
     date_line: str
     summary: list[str]
     sections: list[Section]
@@ -128,6 +129,7 @@ def build_paper(
         committee=report.committee,
         title=f"smat-digest-{report.week.label}",
         period=f"Social media moderation report, {report.period}",
+        short_period=f"Social media report, {report.week.label}",
         date_line=f"Report date: {report.report_date}",
         summary=summary(report, reason_labels),
         sections=sections,
@@ -499,9 +501,9 @@ def _appendix_figures(report: DigestReport, labels: Mapping[str, str]) -> Sectio
     ]
     section.blocks.append(
         Table(
-            ("Section", "Figure", "Account", "This week", "Week before", "Change", "4-wk avg"),
+            ("Section", "Figure", "Account", "This week", "Week before", "Change", "4-week avg"),
             rows,
-            widths=(1.3, 2.4, 2.0, 0.8, 0.8, 0.7, 0.8),
+            widths=(1.3, 2.3, 1.9, 0.75, 0.75, 0.8, 0.8),
             text_columns=3,
         )
     )

@@ -122,12 +122,22 @@ def render_pdf(paper: Paper, charts: Mapping[str, bytes]) -> bytes:
             in_appendix = True
         heading = section.heading if section.appendix else f"{number}. {section.heading}"
         number += 0 if section.appendix else 1
-        flowables = [f for block in section.blocks for f in _block(block, charts, styles)]
-        # Keep a heading with what follows it, never alone at the foot of a page.
-        story.append(KeepTogether([PdfParagraph(escape(heading), styles["h2"]), *flowables[:1]]))
-        story.extend(flowables[1:])
+        groups = [_block(block, charts, styles) for block in section.blocks]
+        # Keep a heading with what follows it (a lead-in paragraph and the table after it
+        # too), never alone at the foot of a page. Groups are flat: nested KeepTogethers
+        # make ReportLab break pages early.
+        lead = 2 if len(groups) > 1 and isinstance(section.blocks[0], Paragraph) else 1
+        first: list[Flowable] = [PdfParagraph(escape(heading), styles["h2"])]
+        for group, _ in groups[:lead]:
+            first.extend(group)
+        story.append(KeepTogether(first))
+        for group, whole in groups[lead:]:
+            if whole:
+                story.append(KeepTogether(group))
+            else:
+                story.extend(group)
 
-    footer = f"{paper.council} · {paper.committee} · {paper.period}"
+    footer = _fit(f"{paper.council} · {paper.committee} · {paper.short_period}", WIDTH - 60)
 
     def decorate(canvas: Canvas, doc: SimpleDocTemplate) -> None:
         canvas.saveState()
@@ -149,21 +159,22 @@ def _rule() -> Flowable:
 
 def _block(
     block: Block, charts: Mapping[str, bytes], styles: dict[str, ParagraphStyle]
-) -> list[Flowable]:
+) -> tuple[list[Flowable], bool]:
+    """A block's flowables, and whether they must stay on one page together."""
     if isinstance(block, Paragraph):
-        return [PdfParagraph(escape(block.text), styles[block.style])]
+        return [PdfParagraph(escape(block.text), styles[block.style])], True
     if isinstance(block, ChartRef):
         png = charts.get(block.name)
         if png is None:
-            return []
+            return [], False
         image = Image(BytesIO(png))
         scale = WIDTH / image.imageWidth
         image.drawWidth, image.drawHeight = WIDTH, image.imageHeight * scale
-        return [KeepTogether([image, PdfParagraph(escape(block.caption), styles["caption"])])]
+        return [image, PdfParagraph(escape(block.caption), styles["caption"])], True
     return _table(block, styles)
 
 
-def _table(table: Table, styles: dict[str, ParagraphStyle]) -> list[Flowable]:
+def _table(table: Table, styles: dict[str, ParagraphStyle]) -> tuple[list[Flowable], bool]:
     def cells(values: tuple[str, ...], head: bool = False) -> list[PdfParagraph]:
         out = []
         for i, value in enumerate(values):
@@ -194,4 +205,13 @@ def _table(table: Table, styles: dict[str, ParagraphStyle]) -> list[Flowable]:
     else:
         parts.append(Spacer(1, 8))
     # Short tables stay whole on one page; long ones split, repeating their header row.
-    return [KeepTogether(parts)] if len(table.rows) < 25 else parts
+    return parts, len(table.rows) < 25
+
+
+def _fit(text: str, width: float, font: str = "Sans", size: float = 7.5) -> str:
+    """Shorten ``text`` with an ellipsis until it fits ``width`` points."""
+    if pdfmetrics.stringWidth(text, font, size) <= width:
+        return text
+    while text and pdfmetrics.stringWidth(text + "…", font, size) > width:
+        text = text[:-1]
+    return text.rstrip() + "…"

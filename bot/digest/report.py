@@ -313,7 +313,12 @@ def appendix_rows(report: DigestReport) -> list[FigureRow]:
     scopes += [(a.label, a.id) for a in report.accounts]
 
     def add(
-        section: str, name: str, counted: Counted, category: tuple[str | None, ...] = ()
+        section: str,
+        name: str,
+        counted: Counted,
+        category: tuple[str | None, ...] = (),
+        *,
+        keep_zero: bool = True,
     ) -> None:
         for label, account in scopes:
             trend = Trend(
@@ -321,7 +326,8 @@ def appendix_rows(report: DigestReport) -> list[FigureRow]:
                 counted.count(1, account=account, category=category),
                 counted.average_of_earlier(account=account, category=category),
             )
-            if account is None or trend.this_week or trend.previous or trend.average:
+            shown = trend.this_week or trend.previous or trend.average
+            if shown or (account is None and keep_zero):
                 rows.append(FigureRow(section, name, label, trend))
 
     add("Volume", "Comments received", report.received)
@@ -330,7 +336,13 @@ def appendix_rows(report: DigestReport) -> list[FigureRow]:
         add("Decisions", label, report.decisions, (action,))
     for reason, _ in report.removals_by_reason():
         for action in figures.REMOVAL_ACTIONS:
-            add("Removals by reason", f"{reason} ({action})", report.decisions, (action, reason))
+            add(
+                "Removals by reason",
+                f"{reason} ({action})",
+                report.decisions,
+                (action, reason),
+                keep_zero=False,
+            )
     add("Criticism", "Kept (policy suggested approving)", report.criticism, ("kept",))
     add("Criticism", "Removed (policy suggested approving)", report.criticism, ("removed",))
     add("Escalations", "Escalated to the Clerk", report.escalations)

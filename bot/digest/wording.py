@@ -12,8 +12,12 @@ NUMBER_WORDS = ("no", "one", "two", "three", "four", "five", "six", "seven", "ei
 def count_words(n: int, singular: str, plural: str | None = None) -> str:
     """``one comment``, ``4 comments``, ``no comments``: words below ten, as papers do."""
     noun = singular if n == 1 else (plural or singular + "s")
-    number = NUMBER_WORDS[n] if 0 <= n < len(NUMBER_WORDS) else f"{n:,}"
-    return f"{number} {noun}"
+    return f"{number_words(n)} {noun}"
+
+
+def number_words(n: int) -> str:
+    """``four``, ``12``, ``1,204``: words below ten."""
+    return NUMBER_WORDS[n] if 0 <= n < len(NUMBER_WORDS) else f"{n:,}"
 
 
 def capitalised(text: str) -> str:
@@ -86,7 +90,7 @@ def summary(report: DigestReport, reason_labels: Mapping[str, str]) -> list[str]
             ("block", "blocked"),
         )
     ]
-    parts = [f"{n:,} {words}" for n, words in done if n]
+    parts = [f"{number_words(n)} {words}" for n, words in done if n]
     actions = (
         ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + (parts[-1] if parts else "")
     )
@@ -113,7 +117,7 @@ def summary(report: DigestReport, reason_labels: Mapping[str, str]) -> list[str]
         sentences.append(
             f"{capitalised(count_words(total, 'comment'))} that the policy had judged "
             f"acceptable {'was' if total == 1 else 'were'} removed after a second SMAT member "
-            f"agreed, each for a stated policy reason: {why}."
+            f"agreed, {'for a' if total == 1 else 'each for a'} stated policy reason: {why}."
         )
 
     escalated = int(report.trend(report.escalations).this_week)
