@@ -1,4 +1,4 @@
-"""A known week of moderation (2026-W47, 16-22 November) with the edge cases the digest must get right.
+"""A known week of moderation (2026-W47, 16-22 November) with the edge cases to get right.
 
 Every figure the tests check is worked out by hand in the comments below.
 """

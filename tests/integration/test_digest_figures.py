@@ -54,7 +54,7 @@ def test_comments_received_by_account_platform_and_day(report: DigestReport) -> 
 
 
 def test_flagged(report: DigestReport) -> None:
-    fb, yt = _ids(report)
+    _fb, yt = _ids(report)
     assert report.flagged.count(0) == 5  # c2, c4, c6, c11 (review), c12
     assert report.flagged.count(0, account=yt) == 2
     assert [report.flagged.count(0, day=d) for d in range(7)] == [1, 1, 1, 2, 0, 0, 0]
