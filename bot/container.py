@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
+from typing import TYPE_CHECKING
 
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler
@@ -14,9 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.background import Nudge
 from bot.clock import Clock, system_clock
 from bot.connectors import build_connector
-from bot.digest.reminders import Reminders
-from bot.digest.service import DIGEST_KIND, DigestService
-from bot.digest.slack_post import NOTICE_KIND, SlackDigestPoster, SlackNoticePoster
+from bot.digest.slack_post import DIGEST_KIND, NOTICE_KIND, SlackDigestPoster, SlackNoticePoster
 from bot.services.accounts import AccountRegister, SecretResolver
 from bot.services.canned_responses import seed_canned_responses
 from bot.services.executor import Executor
@@ -35,6 +34,10 @@ from config.settings import AccountSettings, ConfigError, Settings, SlackSetting
 from platforms.base import Connector
 from storage import migrate
 from storage.db import make_engine, session_factory
+
+if TYPE_CHECKING:
+    from bot.digest.reminders import Reminders
+    from bot.digest.service import DigestService
 
 
 def make_web_client(slack: SlackSettings) -> WebClient:
@@ -131,10 +134,16 @@ class Container:
 
     def digest(self) -> DigestService:
         """Makes the weekly committee paper and queues it for Slack."""
+        # Imported here: matplotlib and ReportLab take a second to import, and only the
+        # digest needs them.
+        from bot.digest.service import DigestService
+
         return DigestService(self.sessions, self.settings, self.clock)
 
     def reminders(self) -> Reminders:
         """The daily SLA reminder and the Clerk's morning summary."""
+        from bot.digest.reminders import Reminders
+
         return Reminders(self.sessions, self.settings, self.clock)
 
     def account(self, name: str) -> AccountSettings:

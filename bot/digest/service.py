@@ -18,14 +18,13 @@ from bot.digest.paper_html import render_html
 from bot.digest.paper_pdf import render_pdf
 from bot.digest.period import Week
 from bot.digest.report import build_report
+from bot.digest.slack_post import DIGEST_KIND
 from bot.digest.working_days import WorkingCalendar
 from bot.services.outbox import enqueue
 from config.settings import WEEKDAYS, Settings
 from storage.models import OutboxMessage
 
 log = logging.getLogger(__name__)
-
-DIGEST_KIND = "slack.digest"
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from bot.rendering import escape_mrkdwn, mrkdwn
 from bot.services.outbox import RetryLater
 
 NOTICE_KIND = "slack.notice"
+DIGEST_KIND = "slack.digest"
 
 
 class SlackDigestPoster:
