@@ -177,6 +177,7 @@ class Decision(Base):
     __table_args__ = (
         # The digest's "first action" per comment, and its undo checks (migration 0007d).
         Index("ix_decisions_comment_id_decided_at", "comment_id", "decided_at"),
+        Index("ix_decisions_action_decided_at", "action", "decided_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

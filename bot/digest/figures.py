@@ -344,10 +344,14 @@ def time_to_first_action(session: Session, window: Window) -> FirstActionTimes:
         f.account_id,
         f.b,
         f.wait,
+        # Counts over the same ordered windows as the row numbers (whole partition): the
+        # database then sorts once per partitioning instead of twice.
         func.row_number().over(partition_by=(f.b, f.account_id), order_by=f.wait).label("rn_a"),
-        func.count().over(partition_by=(f.b, f.account_id)).label("n_a"),
+        func.count()
+        .over(partition_by=(f.b, f.account_id), order_by=f.wait, rows=(None, None))
+        .label("n_a"),
         func.row_number().over(partition_by=f.b, order_by=f.wait).label("rn_t"),
-        func.count().over(partition_by=f.b).label("n_t"),
+        func.count().over(partition_by=f.b, order_by=f.wait, rows=(None, None)).label("n_t"),
     ).subquery()
     r = ranked.c
     query = select(r.account_id, r.b, r.wait, r.rn_a, r.n_a, r.rn_t, r.n_t).where(
@@ -388,16 +392,25 @@ def _deadline_case(
     created = epoch_seconds(Comment.created_at, _dialect(session))
     whens = []
     ranges = []
-    for seg in segments:
+    previous_end: datetime | None = None
+    for seg in sorted(segments, key=lambda s: s.received_from):
         inside = and_(
             Comment.created_at >= seg.received_from, Comment.created_at < seg.received_until
         )
+        # CASE stops at the first match: where segments follow on from each other, one
+        # comparison per segment is enough (the lower bound is the previous upper bound).
+        test = (
+            Comment.created_at < seg.received_until
+            if previous_end is not None and previous_end == seg.received_from
+            else inside
+        )
+        previous_end = seg.received_until
         due = (
             created + seg.after_seconds
             if seg.after_seconds is not None
             else literal(epoch_of(seg.due_at or datetime.min.replace(tzinfo=UTC)), Integer)
         )
-        whens.append((inside, due))
+        whens.append((test, due))
         ranges.append(inside)
     return case(*whens, else_=None), or_(*ranges) if ranges else literal(False)
 
@@ -434,59 +447,50 @@ def over_target(session: Session, window: Window, calendar: WorkingCalendar, day
     if not tagged:
         return Counted(())
     deadline, _ = _deadline_case(session, [seg for _, seg in tagged])
-    week_index = case(
-        *[
-            (
-                and_(
-                    Comment.created_at >= seg.received_from,
-                    Comment.created_at < seg.received_until,
-                ),
-                i,
-            )
-            for i, seg in tagged
-        ],
-        else_=None,
-    )
     first = (
         select(func.min(Decision.decided_at))
         .where(Decision.comment_id == Comment.id)
         .correlate(Comment)
         .scalar_subquery()
     )
-    week_end = case(
-        *[(week_index == i, epoch_of(window.week_bounds[i + 1])) for i in range(5)], else_=None
-    )
     per_comment = (
         select(
             Comment.account_id.label("account_id"),
-            week_index.label("b"),
             deadline.label("due"),
             epoch_seconds(first, dialect).label("first"),
             epoch_seconds(Comment.deleted_at, dialect).label("deleted"),
-            week_end.label("week_end"),
         )
         .where(
             Comment.created_at >= min(seg.received_from for _, seg in tagged),
             Comment.created_at < max(seg.received_until for _, seg in tagged),
         )
-        .subquery()
+        # Computed once per comment: the outer query reads each column several times, and a
+        # flattened subquery would re-run the first-action lookup for every reference.
+        .cte("per_comment")
+        .prefix_with("MATERIALIZED")
     )
     c = per_comment.c
+    weeks = [epoch_of(bound) for bound in window.week_bounds]
+    week_index = case(*[(c.due < bound, i) for i, bound in enumerate(weeks[1:])], else_=None)
+    week_end = case(*[(c.due < bound, bound) for bound in weeks[1:]], else_=None)
     state = case(
         (
             and_(
-                c.deleted.is_not(None), c.deleted <= c.due, or_(c.first.is_(None), c.first > c.due)
+                c.deleted.is_not(None),
+                c.deleted <= c.due,
+                or_(c.first.is_(None), c.first > c.due),
             ),
             "withdrawn",
         ),
         (and_(c.first.is_not(None), c.first <= c.due), "on_time"),
-        (and_(c.first.is_not(None), c.first < c.week_end), "late"),
+        (and_(c.first.is_not(None), c.first < week_end), "late"),
         else_="unanswered",
     ).label("state")
+    b = week_index.label("b")
     query = (
-        select(c.account_id, c.b, state, func.count())
-        .where(c.b.is_not(None))
-        .group_by(c.account_id, c.b, state)
+        select(c.account_id, b, state, func.count())
+        .where(c.due >= weeks[0], c.due < weeks[-1])
+        .group_by(c.account_id, b, state)
     )
     return Counted.from_week_buckets(
         (account, i, (str(s),), n) for account, i, s, n in session.execute(query)
@@ -519,7 +523,10 @@ def over_target_items(
             epoch_seconds(Comment.deleted_at, dialect).label("deleted_s"),
         )
         .where(inside)
-        .subquery()
+        # Computed once per comment: the outer query reads each column several times, and a
+        # flattened subquery would re-run the first-action lookup for every reference.
+        .cte("per_comment")
+        .prefix_with("MATERIALIZED")
     )
     c = per_comment.c
     query = (

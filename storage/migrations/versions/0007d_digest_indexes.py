@@ -23,6 +23,8 @@ def upgrade() -> None:
         "ix_decisions_comment_id_decided_at", "decisions", ["comment_id", "decided_at"]
     )
     op.create_index("ix_decisions_undoes_decision_id", "decisions", ["undoes_decision_id"])
+    # Blocks due for review: the few block decisions, without reading every decision.
+    op.create_index("ix_decisions_action_decided_at", "decisions", ["action", "decided_at"])
     op.create_index("ix_preserved_records_preserved_at", "preserved_records", ["preserved_at"])
     op.create_index("ix_escalations_outcome_at", "escalations", ["outcome_at"])
 
@@ -30,5 +32,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_escalations_outcome_at", table_name="escalations")
     op.drop_index("ix_preserved_records_preserved_at", table_name="preserved_records")
+    op.drop_index("ix_decisions_action_decided_at", table_name="decisions")
     op.drop_index("ix_decisions_undoes_decision_id", table_name="decisions")
     op.drop_index("ix_decisions_comment_id_decided_at", table_name="decisions")
