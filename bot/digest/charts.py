@@ -25,7 +25,7 @@ OUTCOME_COLOURS = {
     figures.AWAITING: "#BBBBBB",
 }
 INK = "#222222"
-WIDTH_IN, HEIGHT_IN, DPI = 6.6, 3.0, 200
+WIDTH_IN, HEIGHT_IN, DPI = 6.6, 3.0, 150
 
 
 @dataclass(frozen=True)

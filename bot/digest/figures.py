@@ -90,6 +90,26 @@ def _dialect(session: Session) -> str:
     return session.get_bind().dialect.name
 
 
+def _undone_within_its_week(weeks: Sequence[datetime]) -> ColumnElement[bool]:
+    """Whether ``Decision`` was undone before the end of the week it was taken in.
+
+    Undos are rare, so the few (undone id) pairs in the span are found first from the undo
+    side (index on action and time) and each decision is only looked up in that small set.
+    """
+    undo, target = aliased(Decision), aliased(Decision)
+    undone = (
+        select(undo.undoes_decision_id)
+        .join(target, target.id == undo.undoes_decision_id)
+        .where(
+            undo.action.in_(UNDO_ACTIONS),
+            undo.decided_at >= weeks[0],
+            in_span(target.decided_at, weeks),
+            undo.decided_at < end_of_bucket(target.decided_at, weeks),
+        )
+    )
+    return Decision.id.in_(undone)
+
+
 def _not_undone_by(decision: type[Decision], by: ColumnElement[datetime]) -> ColumnElement[bool]:
     undo = aliased(Decision)
     return ~exists().where(undo.undoes_decision_id == decision.id, undo.decided_at < by)
@@ -163,7 +183,7 @@ def decisions_by_action(session: Session, window: Window) -> Counted:
         .join(Comment, Comment.id == Decision.comment_id)
         .where(
             in_span(Decision.decided_at, window.bounds),
-            _not_undone_by(Decision, end_of_bucket(Decision.decided_at, window.week_bounds)),
+            ~_undone_within_its_week(window.week_bounds),
         )
         .group_by(Comment.account_id, b, Decision.action, reason)
     )
@@ -201,7 +221,7 @@ def criticism_kept_and_removed(session: Session, window: Window) -> Counted:
             in_span(Decision.decided_at, weeks),
             Classification.suggested_action == "approve",
             Decision.action.not_in(UNDO_ACTIONS),
-            _not_undone_by(Decision, end_of_bucket(Decision.decided_at, weeks)),
+            ~_undone_within_its_week(weeks),
         )
         .group_by(Decision.comment_id, Comment.account_id, b)
         .subquery()
@@ -303,13 +323,13 @@ def _first_actions(session: Session, bounds: Sequence[datetime]) -> tuple[object
         .join(Comment, Comment.id == Decision.comment_id)
         .where(
             in_span(Decision.decided_at, bounds),
-            ~exists().where(
-                earlier.comment_id == Decision.comment_id,
-                or_(
-                    earlier.decided_at < Decision.decided_at,
-                    and_(earlier.decided_at == Decision.decided_at, earlier.id < Decision.id),
-                ),
-            ),
+            # The comment's first decision (ties broken by id): one index probe per row.
+            Decision.id
+            == select(earlier.id)
+            .where(earlier.comment_id == Decision.comment_id)
+            .order_by(earlier.decided_at, earlier.id)
+            .limit(1)
+            .scalar_subquery(),
         )
         .subquery()
     )

@@ -175,12 +175,16 @@ def _block(
 
 
 def _table(table: Table, styles: dict[str, ParagraphStyle]) -> tuple[list[Flowable], bool]:
-    def cells(values: tuple[str, ...], head: bool = False) -> list[PdfParagraph]:
-        out = []
+    def cells(values: tuple[str, ...], head: bool = False) -> list[PdfParagraph | str]:
+        # Figures are short: plain strings (styled by the table) are much cheaper to lay out
+        # than a Paragraph per cell; text columns wrap, so they get Paragraphs.
+        out: list[PdfParagraph | str] = []
         for i, value in enumerate(values):
-            numeric = i >= table.text_columns
-            style = ("head" if head else "cell") + ("_n" if numeric else "")
-            out.append(PdfParagraph(escape(value), styles[style]))
+            if i >= table.text_columns and not head:
+                out.append(value)
+            else:
+                style = ("head" if head else "cell") + ("_n" if i >= table.text_columns else "")
+                out.append(PdfParagraph(escape(value), styles[style]))
         return out
 
     data = [cells(table.columns, head=True)] + [cells(row) for row in table.rows]
@@ -193,11 +197,14 @@ def _table(table: Table, styles: dict[str, ParagraphStyle]) -> tuple[list[Flowab
         ("BACKGROUND", (0, 0), (-1, 0), HEADER_FILL),
         ("LINEBELOW", (0, 0), (-1, -1), 0.4, RULE),
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("FONT", (table.text_columns, 1), (-1, -1), "Sans", 8, 10),
+        ("ALIGN", (table.text_columns, 1), (-1, -1), "RIGHT"),
         ("TOPPADDING", (0, 0), (-1, -1), 2.5),
         ("BOTTOMPADDING", (0, 0), (-1, -1), 2.5),
     ]
     if table.total is not None:
         commands.append(("LINEABOVE", (0, -1), (-1, -1), 1, colors.black))
+        commands.append(("FONT", (table.text_columns, -1), (-1, -1), "Sans-Bold", 8, 10))
     pdf_table.setStyle(TableStyle(commands))
     parts: list[Flowable] = [pdf_table]
     if table.caption:
