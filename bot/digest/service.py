@@ -156,7 +156,8 @@ class DigestService:
     def due_but_missed(self) -> bool:
         """Whether this week's scheduled time has passed without the paper being queued.
 
-        Used at start-up: a bot that was down at the scheduled time catches up.
+        Used at start-up: a bot that was down at the scheduled time catches up. A new
+        install (no paper posted yet) waits for its first scheduled time instead.
         """
         digest = self._settings.digest
         tz = self._settings.council.tz
@@ -165,4 +166,12 @@ class DigestService:
         monday = now.date() - timedelta(days=now.weekday())
         slot_day = monday + timedelta(days=WEEKDAYS.index(digest.day))
         slot = datetime.combine(slot_day, time(hour, minute), tzinfo=tz)
-        return now >= slot and not self.already_queued(self.last_full_week())
+        if now < slot or self.already_queued(self.last_full_week()):
+            return False
+        with self._sessions() as session:
+            posted_before = session.scalar(
+                select(OutboxMessage.id)
+                .where(OutboxMessage.idempotency_key.startswith(f"{DIGEST_KIND}:"))
+                .limit(1)
+            )
+        return posted_before is not None

@@ -176,7 +176,13 @@ def test_a_digest_missed_while_down_is_caught_up(
     clock = FakeClock(datetime(2026, 11, 23, 7, 0, tzinfo=UTC))  # Monday, before 08:00
     container = _container(make_settings, clock, fake_slack, digest={"out_dir": str(tmp_path)})
     monkeypatch.setattr(jobs, "_container", container)
-    jobs.digest_catch_up_job()
+    clock.now = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
+    jobs.digest_catch_up_job()  # a new install: nothing posted before, so nothing to catch up
+    assert not container.digest().already_queued(Week.parse("2026-W47"))
+    clock.now = datetime(2026, 11, 16, 8, 0, tzinfo=UTC)
+    container.digest().run_scheduled()  # last Monday's paper went out as planned
+    clock.now = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)
+    jobs.digest_catch_up_job()  # Monday before 08:00: not due yet
     assert not container.digest().already_queued(Week.parse("2026-W47"))
     clock.now = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)  # Tuesday: Monday's run was missed
     jobs.digest_catch_up_job()
