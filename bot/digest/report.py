@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from bot.digest import figures
@@ -271,6 +271,10 @@ def build_report(
     digest = settings.digest
     window = Window.of(week, tz)
     calendar = WorkingCalendar(tz, digest.bank_holidays)
+    if session.get_bind().dialect.name == "postgresql":
+        # These are short queries over a few weeks of rows; PostgreSQL's JIT compiler would
+        # spend longer compiling each (a quarter of a second) than running it.
+        session.execute(text("SET LOCAL jit = off"))
     received, flagged = figures.received_and_flagged(session, window)
     report = DigestReport(
         council=settings.council.name,
