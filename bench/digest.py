@@ -348,8 +348,8 @@ def _accounts(engine: Any) -> None:
                 )
 
 
-def time_command(url: str, out: Path, runs: int) -> list[float]:
-    """Wall-clock seconds of ``smat-bot digest --week WEEK`` in a fresh process, per run."""
+def time_command(url: str, out: Path, runs: int) -> list[tuple[float, float]]:
+    """(wall-clock, CPU) seconds of ``smat-bot digest --week WEEK`` in a fresh process."""
     env = {
         **os.environ,
         "SMAT_DATABASE_URL": url,
@@ -359,6 +359,7 @@ def time_command(url: str, out: Path, runs: int) -> list[float]:
     env.pop("SLACK_BOT_TOKEN", None)
     timings = []
     for _ in range(runs):
+        before = os.times()
         started = time.perf_counter()
         subprocess.run(
             [sys.executable, "-m", "bot.cli", "digest", "--week", WEEK, "--out", str(out)],
@@ -366,7 +367,12 @@ def time_command(url: str, out: Path, runs: int) -> list[float]:
             check=True,
             capture_output=True,
         )
-        timings.append(time.perf_counter() - started)
+        wall = time.perf_counter() - started
+        after = os.times()
+        cpu = (after.children_user - before.children_user) + (
+            after.children_system - before.children_system
+        )
+        timings.append((wall, cpu))
     return timings
 
 
@@ -421,10 +427,14 @@ def main() -> None:
                 f"  figures' queries: {', '.join(f'{t:.2f}' for t in queries)} s "
                 f"(median {statistics.median(queries):.2f})"
             )
+            walls = [wall for wall, _ in command]
+            cpus = [cpu for _, cpu in command]
             print(
-                f"  smat-bot digest:  {', '.join(f'{t:.2f}' for t in command)} s "
-                f"(median {statistics.median(command):.2f})"
+                f"  smat-bot digest:  wall {', '.join(f'{t:.2f}' for t in walls)} s "
+                f"(median {statistics.median(walls):.2f}); its CPU time (user + system) "
+                f"{', '.join(f'{t:.2f}' for t in cpus)} s (median {statistics.median(cpus):.2f})"
             )
+            print(f"  load average: {', '.join(f'{v:.1f}' for v in os.getloadavg())}")
 
 
 if __name__ == "__main__":
