@@ -503,7 +503,7 @@ def _appendix_figures(report: DigestReport, labels: Mapping[str, str]) -> Sectio
         Table(
             ("Section", "Figure", "Account", "This week", "Week before", "Change", "4-week avg"),
             rows,
-            widths=(1.3, 2.3, 1.9, 0.75, 0.75, 0.8, 0.8),
+            widths=(1.2, 2.2, 1.8, 0.75, 0.75, 0.9, 0.8),
             text_columns=3,
         )
     )
