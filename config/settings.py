@@ -328,7 +328,7 @@ BankHolidays = Literal["none", "england", "wales", "scotland", "northern_ireland
 def _clock_time(value: object) -> object:
     # YAML reads 9:30 unquoted as a number (sexagesimal); say how to write it instead.
     if not isinstance(value, str):
-        raise ValueError("write the time as a quoted 24-hour HH:MM string, e.g. \"08:00\"")
+        raise ValueError('write the time as a quoted 24-hour HH:MM string, e.g. "08:00"')
     return value
 
 

@@ -196,9 +196,7 @@ class Decision(Base):
     preserved_record_id: Mapped[int | None] = mapped_column(ForeignKey("preserved_records.id"))
     approved_by: Mapped[str | None] = mapped_column(String(50))
     """The second SMAT member (or the Clerk) who approved a removal that needed it."""
-    undoes_decision_id: Mapped[int | None] = mapped_column(
-        ForeignKey("decisions.id"), index=True
-    )
+    undoes_decision_id: Mapped[int | None] = mapped_column(ForeignKey("decisions.id"), index=True)
     decided_at: Mapped[datetime] = mapped_column(index=True)
 
 
