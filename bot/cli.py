@@ -25,6 +25,7 @@ from rich.text import Text
 from bot import calibration, evaluation, output, records_cli, retention_cli
 from bot.audit_cli import add_audit_commands
 from bot.container import Container, build
+from bot.digest.period import BadWeek, Week
 from bot.evaluation import EvalFileError, GroupResult, LabelledRow, Scored, SuggestFn
 from bot.logs import configure_logging
 from classifiers.base import Classifier, ClassifierUnavailable, ModelInfo
@@ -58,7 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     console = Console(highlight=False, soft_wrap=True)
     try:
         return int(args.func(args, console))
-    except (ConfigError, FeedError, EvalFileError, ClassifierUnavailable) as exc:
+    except (ConfigError, FeedError, EvalFileError, ClassifierUnavailable, BadWeek) as exc:
         Console(stderr=True, highlight=False, soft_wrap=True).print(
             f"smat-bot: error: {exc}", markup=False
         )
@@ -185,6 +186,21 @@ def _parser() -> argparse.ArgumentParser:
     calibrate.set_defaults(func=_cmd_calibrate)
 
     retention_cli.add_commands(commands)
+    digest = commands.add_parser(
+        "digest", help="make the weekly committee paper (HTML, PDF, CSV, charts)"
+    )
+    digest.add_argument(
+        "--week",
+        metavar="YYYY-Www",
+        help="the ISO week to report, e.g. 2026-W47 (default: last week, council time)",
+    )
+    digest.add_argument(
+        "--out", type=Path, metavar="DIR", help="save the files here (default: digest.out_dir)"
+    )
+    digest.add_argument(
+        "--post", action="store_true", help="also post it to the digest channel in Slack"
+    )
+    digest.set_defaults(func=_cmd_digest)
 
     db = commands.add_parser("db", help="database schema")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
@@ -849,6 +865,35 @@ def _cmd_run(args: argparse.Namespace, console: Console) -> int:
         log.info("stopping")
     finally:
         scheduler.shutdown(wait=True)
+    return EXIT_OK
+
+
+def _cmd_digest(args: argparse.Namespace, console: Console) -> int:
+    week = Week.parse(args.week) if args.week is not None else None  # before any slow start-up
+    settings = load_settings()
+    if args.post:
+        require(settings.slack.bot_token, "slack.bot_token", "--post needs the bot token (xoxb-…)")
+    container = build(settings)
+    service = container.digest()
+    files = service.generate(week, args.out)
+    console.print(f"{files.period}: saved in {files.folder}", markup=False)
+    for path in files.all:
+        console.print(f"  {path.name}", markup=False)
+    console.print(files.summary, markup=False)
+    if args.post:
+        if not service.queue_post(files):
+            console.print(
+                f"Already posted to Slack for {files.week.label}; not posted again.", markup=False
+            )
+            return EXIT_OK
+        report = container.outbox.deliver_due(key_prefixes=["slack.digest:"])
+        if report.delivered:
+            console.print(f"Posted to {service.channel} in Slack.", markup=False)
+        else:
+            console.print(
+                "Slack did not take it yet; the running bot will retry (see its log).",
+                markup=False,
+            )
     return EXIT_OK
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
+from typing import TYPE_CHECKING
 
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.background import Nudge
 from bot.clock import Clock, system_clock
 from bot.connectors import build_connector
+from bot.digest.slack_post import DIGEST_KIND, NOTICE_KIND, SlackDigestPoster, SlackNoticePoster
 from bot.records.keys import SigningKeySource
 from bot.services.accounts import AccountRegister, SecretResolver
 from bot.services.batch_publisher import BatchPublisher
@@ -45,6 +47,10 @@ from config.settings import AccountSettings, ConfigError, Settings, SlackSetting
 from platforms.base import Connector
 from storage import migrate
 from storage.db import make_engine, session_factory
+
+if TYPE_CHECKING:
+    from bot.digest.reminders import Reminders
+    from bot.digest.service import DigestService
 
 
 def make_web_client(slack: SlackSettings) -> WebClient:
@@ -177,6 +183,20 @@ class Container:
         """The retention purge (and its dry run)."""
         return RetentionPurge(self.sessions, self.settings.retention, self.clock)
 
+    def digest(self) -> DigestService:
+        """Makes the weekly committee paper and queues it for Slack."""
+        # Imported here: matplotlib and ReportLab take a second to import, and only the
+        # digest needs them.
+        from bot.digest.service import DigestService
+
+        return DigestService(self.sessions, self.settings, self.clock)
+
+    def reminders(self) -> Reminders:
+        """The daily SLA reminder and the Clerk's morning summary."""
+        from bot.digest.reminders import Reminders
+
+        return Reminders(self.sessions, self.settings, self.clock)
+
     def account(self, name: str) -> AccountSettings:
         """A registered account by name, or ConfigError listing the known names."""
         for account in self.settings.accounts:
@@ -253,6 +273,8 @@ def build(
             sessions, slack_client, settings, clock
         ).deliver
         handlers[REMINDER_KIND] = BlockReviewNotifier(sessions, blocks, slack_client, settings).send
+        handlers[DIGEST_KIND] = SlackDigestPoster(slack_client).post_digest
+        handlers[NOTICE_KIND] = SlackNoticePoster(slack_client).post_notice
     secrets = SecretResolver(settings.secrets_file)
     signing_key = SigningKeySource(settings.records, settings.database_url, secrets, announce)
     if slack_client is not None:

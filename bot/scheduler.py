@@ -61,6 +61,7 @@ def start_scheduler(container: Container) -> BackgroundScheduler:
         jobstore="volatile",
     )
     schedule_records_jobs(scheduler, container)
+    schedule_reports(scheduler, container)
     # Paused until this process leads: of several processes on one database only the leader
     # runs jobs and reconciles the stored ones (bot/leader.py); a lone process leads at once.
     scheduler.start(paused=True)
@@ -71,6 +72,93 @@ def start_scheduler(container: Container) -> BackgroundScheduler:
         take_over=lambda: schedule_polls(scheduler, container),
     )
     return scheduler
+
+
+REPORT_GRACE_SECONDS = 6 * 3600
+"""A report job that could not run on time (a busy or sleeping machine) still runs this late."""
+
+
+def schedule_reports(scheduler: BackgroundScheduler, container: Container) -> None:
+    """Cron jobs for the weekly digest, the SLA reminder and the Clerk's summary (council time).
+
+    They live in the volatile store: a cron trigger needs no memory across restarts, and a
+    digest missed while the bot was down is caught up once at start-up instead.
+    """
+    settings = container.settings
+    tz = settings.council.tz
+    if settings.digest.enabled:
+        hour, minute = settings.digest.time.split(":")
+        scheduler.add_job(
+            weekly_digest_job,
+            "cron",
+            day_of_week=settings.digest.day,
+            hour=int(hour),
+            minute=int(minute),
+            timezone=tz,
+            id="weekly-digest",
+            jobstore="volatile",
+            misfire_grace_time=REPORT_GRACE_SECONDS,
+            replace_existing=True,
+        )
+        scheduler.add_job(digest_catch_up_job, id="digest-catch-up", jobstore="volatile")
+    days = ",".join(settings.sla.days)
+    if settings.sla.reminders:
+        hour, minute = settings.sla.time.split(":")
+        scheduler.add_job(
+            sla_reminder_job,
+            "cron",
+            day_of_week=days,
+            hour=int(hour),
+            minute=int(minute),
+            timezone=tz,
+            id="sla-reminder",
+            jobstore="volatile",
+            misfire_grace_time=REPORT_GRACE_SECONDS,
+            replace_existing=True,
+        )
+    if settings.sla.clerk_summary:
+        hour, minute = settings.sla.clerk_summary_time.split(":")
+        scheduler.add_job(
+            clerk_summary_job,
+            "cron",
+            day_of_week=days,
+            hour=int(hour),
+            minute=int(minute),
+            timezone=tz,
+            id="clerk-summary",
+            jobstore="volatile",
+            misfire_grace_time=REPORT_GRACE_SECONDS,
+            replace_existing=True,
+        )
+
+
+def weekly_digest_job() -> None:
+    """Make last week's committee paper and queue it for Slack (a scheduled job)."""
+    files = _running().digest().run_scheduled()
+    if files is not None:
+        log.info("digest %s made in %s", files.week.label, files.folder)
+
+
+def digest_catch_up_job() -> None:
+    """At start-up: make this week's paper if its scheduled time passed while the bot was down."""
+    service = _running().digest()
+    if service.due_but_missed():
+        log.info("catching up on the weekly digest missed while the bot was down")
+        service.run_scheduled()
+
+
+def sla_reminder_job() -> None:
+    """Remind the triage channel of items older than the target (a scheduled job)."""
+    listed = _running().reminders().queue_sla_reminder()
+    if listed:
+        log.info("SLA reminder lists %d item(s)", listed)
+
+
+def clerk_summary_job() -> None:
+    """Send the Clerk the morning summary of open escalations (a scheduled job)."""
+    listed = _running().reminders().queue_clerk_summary()
+    if listed:
+        log.info("Clerk summary lists %d open escalation(s)", listed)
 
 
 def schedule_polls(scheduler: BackgroundScheduler, container: Container) -> None:

@@ -554,6 +554,62 @@ class SurgeSettings(_Section):
     """Clean comments per batch card (each with its own line and Review separately button)."""
 
 
+WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+BankHolidays = Literal["none", "england", "wales", "scotland", "northern_ireland"]
+
+
+def _clock_time(value: object) -> object:
+    # YAML reads 9:30 unquoted as a number (sexagesimal); say how to write it instead.
+    if not isinstance(value, str):
+        raise ValueError('write the time as a quoted 24-hour HH:MM string, e.g. "08:00"')
+    return value
+
+
+class DigestSettings(_Section):
+    """The weekly committee paper: when it is made, where it goes, and what it counts."""
+
+    enabled: bool = True
+    day: Weekday = "mon"
+    """The day the paper for the previous ISO week is made and posted (council time)."""
+    time: str = Field(default="08:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    channel: str | None = None
+    """The Slack channel it is posted to (default: slack.channels.digest)."""
+    out_dir: Path = Path("digests")
+    """Where the paper (HTML, PDF), the CSV appendix and the charts are saved."""
+    committee: str = Field(default="Finance & General Purposes Committee", min_length=1)
+    target_working_days: int = Field(default=2, ge=1, le=30)
+    """A comment should have a first action within this many working days (notice served)."""
+    bank_holidays: BankHolidays = "england"
+    """Which UK bank holidays are not working days (Monday to Friday always are, otherwise)."""
+    name_officers: bool = False
+    """Name SMAT officers in the paper; by default they appear by role only."""
+    blocked_review_months: int = Field(default=6, ge=1, le=60)
+    """A block is reviewed this many months after it was made."""
+
+    _time_is_text = field_validator("time", mode="before")(_clock_time)
+
+
+class SlaSettings(_Section):
+    """Reminders so that no resident's report goes unanswered."""
+
+    reminders: bool = True
+    """Post the items older than digest.target_working_days in the triage channel."""
+    days: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri")
+    time: str = Field(default="09:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    clerk_summary: bool = True
+    """A morning message to the Town Clerk listing open escalations."""
+    clerk_summary_time: str = Field(default="08:30", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+
+    _times_are_text = field_validator("time", "clerk_summary_time", mode="before")(_clock_time)
+
+    @field_validator("days")
+    @classmethod
+    def _some_days(cls, value: tuple[Weekday, ...]) -> tuple[Weekday, ...]:
+        if not value:
+            raise ValueError("name at least one day, or set reminders: false")
+        return value
+
+
 class Settings(BaseSettings):
     """Everything SMAT Bot is configured with; built once by ``load_settings``."""
 
@@ -582,6 +638,8 @@ class Settings(BaseSettings):
     retention: RetentionSettings
     blocked_authors: BlockRegisterSettings = BlockRegisterSettings()
     surge: SurgeSettings = SurgeSettings()
+    digest: DigestSettings = DigestSettings()
+    sla: SlaSettings = SlaSettings()
 
     @model_validator(mode="after")
     def _account_names_unique(self) -> Self:

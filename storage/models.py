@@ -174,6 +174,11 @@ class Decision(Base):
     """An append-only record of a decision, by a person or by the system."""
 
     __tablename__ = "decisions"
+    __table_args__ = (
+        # The digest's "first action" per comment, and its undo checks (migration 0007d).
+        Index("ix_decisions_comment_id_decided_at", "comment_id", "decided_at"),
+        Index("ix_decisions_action_decided_at", "action", "decided_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     review_item_id: Mapped[int] = mapped_column(ForeignKey("review_items.id"), index=True)
@@ -191,7 +196,7 @@ class Decision(Base):
     preserved_record_id: Mapped[int | None] = mapped_column(ForeignKey("preserved_records.id"))
     approved_by: Mapped[str | None] = mapped_column(String(50))
     """The second SMAT member (or the Clerk) who approved a removal that needed it."""
-    undoes_decision_id: Mapped[int | None] = mapped_column(ForeignKey("decisions.id"))
+    undoes_decision_id: Mapped[int | None] = mapped_column(ForeignKey("decisions.id"), index=True)
     decided_at: Mapped[datetime] = mapped_column(index=True)
 
 
@@ -297,7 +302,7 @@ class PreservedRecord(Base):
     content_sha256: Mapped[str] = mapped_column(String(64))
     retention_class: Mapped[str] = mapped_column(String(50))
     legal_hold: Mapped[bool] = mapped_column(Boolean, default=False)
-    preserved_at: Mapped[datetime]
+    preserved_at: Mapped[datetime] = mapped_column(index=True)
     signature: Mapped[str | None] = mapped_column(String(64))
     """HMAC-SHA256 (hex) of the record's signed document (docs/records.md); None if preserved
     before records were signed."""
@@ -356,7 +361,7 @@ class Escalation(Base):
     outcome: Mapped[str | None] = mapped_column(String(30))
     """upheld, overruled, hidden_referred_police, reported_to_platform or replied."""
     outcome_by: Mapped[str | None] = mapped_column(String(50))
-    outcome_at: Mapped[datetime | None]
+    outcome_at: Mapped[datetime | None] = mapped_column(index=True)
     outcome_note: Mapped[str | None] = mapped_column(Text)
     next_reminder_at: Mapped[datetime | None] = mapped_column(index=True)
     reminders_sent: Mapped[int] = mapped_column(default=0)
