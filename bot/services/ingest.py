@@ -312,41 +312,76 @@ def _pending_versions(session: Session, limit: int) -> list[PendingVersion]:
 
 
 class _Batch:
-    """Stores one batch inside one transaction, caching accounts and authors it has looked up."""
+    """Stores one batch inside one transaction, looking up what it already holds in bulk.
+
+    A few ``IN`` queries find the batch's known authors and comments (with the digest of their
+    current text) up front, and new rows are flushed together, so a batch costs a handful of
+    round trips rather than several per comment.
+    """
 
     def __init__(self, session: Session, clock: Clock) -> None:
         self._session = session
         self._now = clock()
         self._accounts: dict[tuple[str, str], Account] = {}
         self._authors: dict[tuple[str, str], Author] = {}
+        self._comments: dict[tuple[int, str], tuple[Comment, str]] = {}
+        """(account id, comment id) -> the comment and the digest of its current text."""
 
     def store(self, batch: Sequence[IncomingComment], report: StoreReport) -> None:
-        for incoming in batch:
-            account = self._account(incoming)
-            author = self._author(incoming)
-            comment = self._session.scalar(
-                select(Comment).where(
-                    Comment.account_id == account.id, Comment.external_id == incoming.external_id
-                )
-            )
+        accounts = [self._account(incoming) for incoming in batch]
+        self._load_authors(batch)
+        self._load_comments(batch, accounts)
+        authors = [self._author(incoming) for incoming in batch]
+        self._session.flush()  # new authors get their ids
+        versions: list[tuple[Comment, int, IncomingComment, str]] = []
+        for incoming, account, author in zip(batch, accounts, authors, strict=True):
+            key = (account.id, incoming.external_id)
             digest = content_sha256(incoming.text)
-            if comment is None:
+            known = self._comments.get(key)
+            if known is None:
                 comment = self._new_comment(incoming, account, author)
-                self._add_version(comment, 1, incoming, digest)
+                versions.append((comment, 1, incoming, digest))
                 report.new += 1
-                continue
-            latest = self._session.scalar(
-                select(CommentVersion.content_sha256).where(
-                    CommentVersion.comment_id == comment.id,
-                    CommentVersion.version == comment.current_version,
-                )
-            )
-            if latest == digest:
+            elif known[1] == digest:
                 report.unchanged += 1
                 continue
-            comment.current_version += 1
-            self._add_version(comment, comment.current_version, incoming, digest)
-            report.edited += 1
+            else:
+                comment = known[0]
+                comment.current_version += 1
+                versions.append((comment, comment.current_version, incoming, digest))
+                report.edited += 1
+            self._comments[key] = (comment, digest)
+        self._session.flush()  # new comments get their ids
+        for comment, number, incoming, digest in versions:
+            self._add_version(comment, number, incoming, digest)
+
+    def _load_authors(self, batch: Sequence[IncomingComment]) -> None:
+        wanted: dict[str, set[str]] = {}
+        for incoming in batch:
+            if (incoming.platform.value, incoming.author_id) not in self._authors:
+                wanted.setdefault(incoming.platform.value, set()).add(incoming.author_id)
+        for platform, ids in wanted.items():
+            for author in self._session.scalars(
+                select(Author).where(Author.platform == platform, Author.external_id.in_(ids))
+            ):
+                self._authors[(platform, author.external_id)] = author
+
+    def _load_comments(self, batch: Sequence[IncomingComment], accounts: list[Account]) -> None:
+        wanted: dict[int, set[str]] = {}
+        for incoming, account in zip(batch, accounts, strict=True):
+            wanted.setdefault(account.id, set()).add(incoming.external_id)
+        for account_id, ids in wanted.items():
+            rows = self._session.execute(
+                select(Comment, CommentVersion.content_sha256)
+                .join(
+                    CommentVersion,
+                    (CommentVersion.comment_id == Comment.id)
+                    & (CommentVersion.version == Comment.current_version),
+                )
+                .where(Comment.account_id == account_id, Comment.external_id.in_(ids))
+            )
+            for comment, digest in rows:
+                self._comments[(account_id, comment.external_id)] = (comment, digest)
 
     def _account(self, incoming: IncomingComment) -> Account:
         key = (incoming.platform.value, incoming.account)
@@ -374,25 +409,19 @@ class _Batch:
 
     def _author(self, incoming: IncomingComment) -> Author:
         key = (incoming.platform.value, incoming.author_id)
-        if key not in self._authors:
-            author = self._session.scalar(
-                select(Author).where(
-                    Author.platform == key[0], Author.external_id == incoming.author_id
-                )
+        author = self._authors.get(key)
+        if author is None:  # not stored yet (the batch's known authors were loaded up front)
+            author = Author(
+                platform=key[0],
+                external_id=incoming.author_id,
+                display_name=incoming.author_name,
+                first_seen_at=self._now,
             )
-            if author is None:
-                author = Author(
-                    platform=key[0],
-                    external_id=incoming.author_id,
-                    display_name=incoming.author_name,
-                    first_seen_at=self._now,
-                )
-                self._session.add(author)
-                self._session.flush()
-            elif incoming.author_name and author.display_name != incoming.author_name:
-                author.display_name = incoming.author_name
+            self._session.add(author)
             self._authors[key] = author
-        return self._authors[key]
+        elif incoming.author_name and author.display_name != incoming.author_name:
+            author.display_name = incoming.author_name
+        return author
 
     def _new_comment(self, incoming: IncomingComment, account: Account, author: Author) -> Comment:
         comment = Comment(
@@ -408,7 +437,6 @@ class _Batch:
             current_version=1,
         )
         self._session.add(comment)
-        self._session.flush()
         return comment
 
     def _add_version(

@@ -116,6 +116,21 @@ def build_world(
                 updated_at=clock(),
             )
         )
+        # The Clerk has dealt with the threats SMAT Bot escalated by itself at ingest.
+        session.execute(
+            update(Escalation)
+            .where(Escalation.status != "closed")
+            .values(
+                status="closed",
+                outcome="upheld",
+                outcome_by=CLERK,
+                outcome_at=clock(),
+                acknowledged_by=CLERK,
+                acknowledged_at=clock(),
+                next_reminder_at=None,
+                updated_at=clock(),
+            )
+        )
         # The platform carried out every action except one, still being retried.
         session.execute(
             update(DecisionOutcome)

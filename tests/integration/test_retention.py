@@ -288,7 +288,9 @@ def test_delete_removes_versions_no_decision_points_at(make_settings: MakeSettin
 def test_an_open_escalation_keeps_its_comment(make_settings: MakeSettings) -> None:
     world = build_world(make_settings)
     with world.container.sessions.begin() as session:
-        escalation = session.scalars(select(Escalation)).one()
+        escalation = session.scalars(
+            select(Escalation).where(Escalation.comment_id == world.ids["disciplinary_held"])
+        ).one()
         escalation.status = "open"
     world.clock.advance(days=4000)
     report = world.container.purge().dry_run()
