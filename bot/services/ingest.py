@@ -171,7 +171,7 @@ class IngestService:
                 results = self._classify(pending)
             metrics.CLASSIFICATION_BATCH.observe(len(results))
             with self._sessions.begin() as session:
-                recorded = [result for result in results if self._record(session, result)]
+                recorded = self._record(session, results)
             model = self._classifier.model.name
             for result in recorded:
                 suggested = result.suggestion.action.value
@@ -211,76 +211,114 @@ class IngestService:
             ).all()
         return {digest: count for digest, count in rows}
 
-    def _record(self, session: Session, result: ClassifiedVersion) -> bool:
-        """Store one classification and queue its card; False if another caller got there first."""
+    def _record(
+        self, session: Session, results: Sequence[ClassifiedVersion]
+    ) -> list[ClassifiedVersion]:
+        """Store a batch's classifications and queue their cards; return those recorded.
+
+        Done for the whole batch with a few bulk statements: the versions and review items are
+        read (and locked) together, and new rows are flushed together.
+        """
         now = self._clock()
+        ids = [result.comment_version_id for result in results]
         # Several callers classify (the scheduler, a webhook's follow-up, `smat-bot poll`): lock
-        # the version and skip it if another caller recorded it first, so a version is never
+        # the versions and skip any another caller recorded first, so a version is never
         # classified twice (which would re-open a card someone had already decided).
-        version = session.get_one(CommentVersion, result.comment_version_id, with_for_update=True)
-        already = session.scalar(
-            select(Classification.id).where(Classification.comment_version_id == version.id)
-        )
-        if already is not None:
-            return False
-        suggestion = result.suggestion
-        classification = Classification(
-            comment_version_id=version.id,
-            model_name=self._classifier.model.name,
-            model_version=self._classifier.model.version,
-            scores=result.scores,
-            thresholds=dict(self._policy.thresholds),
-            detections=result.detections,
-            suggested_action=suggestion.action.value,
-            reason_code=suggestion.reason_code,
-            clause=suggestion.clause,
-            explanation=suggestion.explanation,
-            classified_at=now,
-        )
-        session.add(classification)
-        session.flush()
-        # Locked: a click claiming this item's version at the same moment must not be lost.
-        item = session.scalar(
-            select(ReviewItem).where(ReviewItem.comment_id == version.comment_id).with_for_update()
-        )
-        if item is None:
-            item = ReviewItem(
-                comment_id=version.comment_id,
-                comment_version_id=version.id,
-                classification_id=classification.id,
-                status="pending",
-                version=1,
-                priority=PRIORITY[suggestion.action],
-                created_at=now,
-                updated_at=now,
+        versions = {
+            version.id: version
+            for version in session.scalars(
+                select(CommentVersion).where(CommentVersion.id.in_(ids)).with_for_update()
             )
-            session.add(item)
-        else:
-            # An edit re-enters triage: a decision on the old text does not cover the new one,
-            # and neither does a removal someone asked for but nobody approved yet.
-            session.execute(
-                update(RemovalRequest)
-                .where(RemovalRequest.review_item_id == item.id, RemovalRequest.status == "pending")
-                .values(status="superseded", resolved_at=now)
+        }
+        already = set(
+            session.scalars(
+                select(Classification.comment_version_id).where(
+                    Classification.comment_version_id.in_(ids)
+                )
             )
-            item.comment_version_id = version.id
-            item.classification_id = classification.id
-            item.status = "pending"
-            item.version += 1
-            item.priority = PRIORITY[suggestion.action]
-            item.updated_at = now
-        session.flush()
-        if self._escalate is not None:
-            self._escalate(session, item, classification, now)
-        enqueue(
-            session,
-            kind="slack.sync_card",
-            key=f"slack.sync_card:{item.id}:{item.version}",
-            payload={"review_item_id": item.id},
-            priority=item.priority,
-            now=now,
         )
-        return True
+        todo = [
+            r
+            for r in results
+            if r.comment_version_id in versions and r.comment_version_id not in already
+        ]
+        classifications = {}
+        for result in todo:
+            suggestion = result.suggestion
+            classification = Classification(
+                comment_version_id=result.comment_version_id,
+                model_name=self._classifier.model.name,
+                model_version=self._classifier.model.version,
+                scores=result.scores,
+                thresholds=dict(self._policy.thresholds),
+                detections=result.detections,
+                suggested_action=suggestion.action.value,
+                reason_code=suggestion.reason_code,
+                clause=suggestion.clause,
+                explanation=suggestion.explanation,
+                classified_at=now,
+            )
+            session.add(classification)
+            classifications[result.comment_version_id] = classification
+        session.flush()
+        # Locked: a click claiming an item's version at the same moment must not be lost.
+        comment_ids = [versions[r.comment_version_id].comment_id for r in todo]
+        items = {
+            item.comment_id: item
+            for item in session.scalars(
+                select(ReviewItem).where(ReviewItem.comment_id.in_(comment_ids)).with_for_update()
+            )
+        }
+        for result in todo:
+            version = versions[result.comment_version_id]
+            classification = classifications[version.id]
+            priority = PRIORITY[result.suggestion.action]
+            item = items.get(version.comment_id)
+            if item is None:
+                item = ReviewItem(
+                    comment_id=version.comment_id,
+                    comment_version_id=version.id,
+                    classification_id=classification.id,
+                    status="pending",
+                    version=1,
+                    priority=priority,
+                    created_at=now,
+                    updated_at=now,
+                )
+                session.add(item)
+                items[version.comment_id] = item
+            else:
+                # An edit re-enters triage: a decision on the old text does not cover the new
+                # one, and neither does a removal someone asked for but nobody approved yet.
+                session.execute(
+                    update(RemovalRequest)
+                    .where(
+                        RemovalRequest.review_item_id == item.id,
+                        RemovalRequest.status == "pending",
+                    )
+                    .values(status="superseded", resolved_at=now)
+                )
+                item.comment_version_id = version.id
+                item.classification_id = classification.id
+                item.status = "pending"
+                item.version += 1
+                item.priority = priority
+                item.updated_at = now
+        session.flush()
+        for result in todo:
+            version = versions[result.comment_version_id]
+            item = items[version.comment_id]
+            if self._escalate is not None:
+                self._escalate(session, item, classifications[version.id], now)
+            enqueue(
+                session,
+                kind="slack.sync_card",
+                key=f"slack.sync_card:{item.id}:{item.version}",
+                payload={"review_item_id": item.id},
+                priority=item.priority,
+                now=now,
+            )
+        return todo
 
 
 @dataclass(frozen=True)

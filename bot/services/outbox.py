@@ -62,20 +62,24 @@ def enqueue(
     exists = session.scalar(select(OutboxMessage.id).where(OutboxMessage.idempotency_key == key))
     if exists is not None:
         return
+    message = OutboxMessage(
+        kind=kind,
+        idempotency_key=key,
+        payload=dict(payload),
+        status="pending",
+        priority=priority,
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+    )
+    if session.get_bind().dialect.name == "sqlite":
+        # SQLite transactions here hold the write lock from their start (BEGIN IMMEDIATE), so
+        # nobody can insert the same key between the check above and this insert.
+        session.add(message)
+        return
     try:
         with session.begin_nested():
-            session.add(
-                OutboxMessage(
-                    kind=kind,
-                    idempotency_key=key,
-                    payload=dict(payload),
-                    status="pending",
-                    priority=priority,
-                    attempts=0,
-                    next_attempt_at=now,
-                    created_at=now,
-                )
-            )
+            session.add(message)
     except IntegrityError:
         # Another process queued the same message between our check and insert: that is fine.
         log.debug("outbox message %s already queued", key)

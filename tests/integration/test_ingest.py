@@ -134,7 +134,7 @@ def test_a_version_is_never_classified_twice(make_settings: MakeSettings) -> Non
     results = ingest._classify(pending)
     for _ in range(2):
         with container.sessions.begin() as session:
-            ingest._record(session, results[0])
+            ingest._record(session, results[:1])
     assert _count(container, Classification) == 1
     with container.sessions() as session:
         assert session.scalars(select(ReviewItem.version)).one() == 1
