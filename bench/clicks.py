@@ -58,6 +58,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from sqlalchemy import func, select  # noqa: E402
 
 from bot.container import build  # noqa: E402
+from bot.services.pacing import ChannelPacer  # noqa: E402
 from config.settings import Settings, deep_merge  # noqa: E402
 from platforms.types import IncomingComment, Platform, Source  # noqa: E402
 from storage.models import Decision, ReviewItem  # noqa: E402
@@ -135,8 +136,14 @@ def _slack_settings(slack: FakeSlack) -> dict[str, Any]:
 
 def seed(database_url: str, slack: FakeSlack, count: int) -> list[Card]:
     """Store ``count`` comments and post their cards; return the cards to press."""
-    settings = Settings(**deep_merge({"database_url": database_url}, _slack_settings(slack)))
-    container = build(settings, classifier=KeywordClassifier(), announce=lambda _line: None)
+    # Every card on its own and at once: the fake Slack has no rate limit, and this measures
+    # clicks, not surges (bench/surge.py does those).
+    seeding = {"database_url": database_url, "surge": {"batch_backlog": 1_000_000}}
+    settings = Settings(**deep_merge(seeding, _slack_settings(slack)))
+    unpaced = ChannelPacer(1_000_000.0, 1_000_000)
+    container = build(
+        settings, classifier=KeywordClassifier(), announce=lambda _line: None, pacer=unpaced
+    )
     container.ingest().ingest(_comments(count))
     while container.outbox.deliver_due(limit=500).delivered:
         pass
