@@ -162,11 +162,16 @@ class IngestService:
     def classify_pending(self) -> int:
         """Classify current comment versions that have no classification yet; return how many."""
         total = 0
+        after_id = 0
         while True:
+            # Each batch starts where the last one ended: everything before it is classified
+            # (or was taken by another caller), and rescanning it would make a long import
+            # quadratic. New and edited versions always get higher ids.
             with self._sessions() as session:
-                pending = _pending_versions(session, CLASSIFY_BATCH)
+                pending = _pending_versions(session, CLASSIFY_BATCH, after_id)
             if not pending:
                 return total
+            after_id = pending[-1].id
             with metrics.CLASSIFICATION_SECONDS.time():
                 results = self._classify(pending)
             metrics.CLASSIFICATION_BATCH.observe(len(results))
@@ -331,8 +336,8 @@ class PendingVersion:
     created_at: datetime
 
 
-def _pending_versions(session: Session, limit: int) -> list[PendingVersion]:
-    """Current comment versions without a classification, oldest first."""
+def _pending_versions(session: Session, limit: int, after_id: int = 0) -> list[PendingVersion]:
+    """Current comment versions without a classification, oldest first, after ``after_id``."""
     query = (
         select(
             CommentVersion.id,
@@ -342,7 +347,11 @@ def _pending_versions(session: Session, limit: int) -> list[PendingVersion]:
         )
         .join(Comment, Comment.id == CommentVersion.comment_id)
         .outerjoin(Classification, Classification.comment_version_id == CommentVersion.id)
-        .where(CommentVersion.version == Comment.current_version, Classification.id.is_(None))
+        .where(
+            CommentVersion.id > after_id,
+            CommentVersion.version == Comment.current_version,
+            Classification.id.is_(None),
+        )
         .order_by(CommentVersion.id)
         .limit(limit)
     )
