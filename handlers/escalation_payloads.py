@@ -11,7 +11,16 @@ from bot import ui_ids
 from bot.escalation_modals import outcome_metadata
 from bot.escalation_words import REASONS
 from bot.modals import modal_metadata
-from handlers.payloads import MAX_NOTE, PayloadError
+from handlers.payloads import (
+    MAX_NOTE,
+    PayloadError,
+    form_field,
+    input_value,
+    positive_int,
+    required_text,
+    selected_value,
+    state_values,
+)
 
 MAX_OFFENCES = 100
 
@@ -41,13 +50,13 @@ def parse_escalation_click(body: dict[str, Any]) -> EscalationClick:
         version = value.get("version")
         trigger = body.get("trigger_id")
         return EscalationClick(
-            user_id=_text(body["user"]["id"], "user id"),
-            channel_id=_text(container["channel_id"], "channel id"),
-            message_ts=_text(container["message_ts"], "message ts"),
-            action_id=_text(action["action_id"], "action id"),
-            escalation_id=_positive_int(value["escalation"], "escalation"),
-            review_version=None if version is None else _positive_int(version, "version"),
-            trigger_id=_text(trigger, "trigger id") if trigger is not None else None,
+            user_id=required_text(body["user"]["id"], "user id"),
+            channel_id=required_text(container["channel_id"], "channel id"),
+            message_ts=required_text(container["message_ts"], "message ts"),
+            action_id=required_text(action["action_id"], "action id"),
+            escalation_id=positive_int(value["escalation"], "escalation"),
+            review_version=None if version is None else positive_int(version, "version"),
+            trigger_id=required_text(trigger, "trigger id") if trigger is not None else None,
         )
     except (KeyError, IndexError, TypeError, ValueError, RecursionError) as exc:
         raise PayloadError(f"unexpected button payload: {type(exc).__name__}: {exc}") from None
@@ -85,18 +94,18 @@ def parse_escalate_submission(body: dict[str, Any]) -> EscalateSubmission:
         metadata = modal_metadata(view)
         if metadata["version"] < 1:
             raise ValueError("private_metadata version is not a version number")
-        values = _values(view)
+        values = state_values(view)
         return EscalateSubmission(
-            user_id=_text(body["user"]["id"], "user id"),
+            user_id=required_text(body["user"]["id"], "user id"),
             review_item_id=metadata["item"],
             review_version=metadata["version"],
             channel_id=metadata["channel"],
             message_ts=metadata["ts"],
-            reason=_selected(
+            reason=selected_value(
                 values, ui_ids.ESCALATION_REASON_BLOCK, ui_ids.ESCALATION_REASON_INPUT
             ),
             offences=_multi_selected(values, ui_ids.OFFENCES_BLOCK, ui_ids.OFFENCES_INPUT),
-            note=_input_value(values, ui_ids.NOTE_BLOCK, ui_ids.NOTE_INPUT),
+            note=input_value(values, ui_ids.NOTE_BLOCK, ui_ids.NOTE_INPUT),
         )
     except (KeyError, IndexError, TypeError, ValueError, RecursionError) as exc:
         raise PayloadError(f"unexpected view submission: {type(exc).__name__}: {exc}") from None
@@ -134,17 +143,17 @@ def parse_outcome_submission(body: dict[str, Any]) -> OutcomeSubmission:
         if view["callback_id"] != ui_ids.ESCALATION_OUTCOME_MODAL:
             raise ValueError("not the Clerk's form")
         metadata = outcome_metadata(view)
-        values = _values(view)
+        values = state_values(view)
         outcome = metadata["outcome"]
         return OutcomeSubmission(
-            user_id=_text(body["user"]["id"], "user id"),
+            user_id=required_text(body["user"]["id"], "user id"),
             escalation_id=metadata["escalation"],
             review_version=metadata["version"],
             outcome=outcome,
             channel_id=metadata["channel"],
             message_ts=metadata["ts"],
-            reason_code=_selected(values, ui_ids.REASON_BLOCK, ui_ids.REASON_INPUT),
-            note=_input_value(values, ui_ids.NOTE_BLOCK, ui_ids.NOTE_INPUT),
+            reason_code=selected_value(values, ui_ids.REASON_BLOCK, ui_ids.REASON_INPUT),
+            note=input_value(values, ui_ids.NOTE_BLOCK, ui_ids.NOTE_INPUT),
             asks_reason=outcome in ("upheld", "hidden_referred_police"),
         )
     except (KeyError, IndexError, TypeError, ValueError, RecursionError) as exc:
@@ -154,64 +163,17 @@ def parse_outcome_submission(body: dict[str, Any]) -> OutcomeSubmission:
 # --- reading fields ---------------------------------------------------------------------------
 
 
-def _values(view: Mapping[str, Any]) -> Mapping[str, Any]:
-    values = view["state"]["values"]
-    if not isinstance(values, Mapping):
-        raise TypeError("state.values is not an object")
-    return values
-
-
-def _field(values: Mapping[str, Any], block_id: str, action_id: str) -> Mapping[str, Any] | None:
-    block = values.get(block_id)
-    if block is None:
-        return None
-    if not isinstance(block, Mapping):
-        raise TypeError(f"{block_id} is not an object")
-    field = block.get(action_id)
-    if field is not None and not isinstance(field, Mapping):
-        raise TypeError(f"{block_id}.{action_id} is not an object")
-    return field
-
-
-def _input_value(values: Mapping[str, Any], block_id: str, action_id: str) -> str | None:
-    field = _field(values, block_id, action_id)
-    value = field.get("value") if field is not None else None
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise TypeError(f"{block_id} is not text")
-    return value.strip() or None
-
-
 def _option_value(option: object, what: str) -> str:
     if not isinstance(option, Mapping):
         raise TypeError(f"{what} option is not an object")
-    return _text(option.get("value"), f"{what} value")
-
-
-def _selected(values: Mapping[str, Any], block_id: str, action_id: str) -> str | None:
-    field = _field(values, block_id, action_id)
-    option = field.get("selected_option") if field is not None else None
-    return None if option is None else _option_value(option, block_id)
+    return required_text(option.get("value"), f"{what} value")
 
 
 def _multi_selected(values: Mapping[str, Any], block_id: str, action_id: str) -> tuple[str, ...]:
-    field = _field(values, block_id, action_id)
+    field = form_field(values, block_id, action_id)
     options = field.get("selected_options") if field is not None else None
     if options is None:
         return ()
     if not isinstance(options, list) or len(options) > MAX_OFFENCES:
         raise TypeError(f"{block_id} options are not a short list")
     return tuple(dict.fromkeys(_option_value(option, block_id) for option in options))
-
-
-def _text(value: object, what: str) -> str:
-    if not isinstance(value, str) or not value:
-        raise ValueError(f"{what} must be a non-empty string")
-    return value
-
-
-def _positive_int(value: object, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(f"{what} must be a positive integer")
-    return value

@@ -41,12 +41,12 @@ def parse_button_click(body: dict[str, Any]) -> ButtonClick:
         value = json.loads(action["value"])
         container = body["container"]
         return ButtonClick(
-            user_id=_text(body["user"]["id"], "user id"),
-            channel_id=_text(container["channel_id"], "channel id"),
-            message_ts=_text(container["message_ts"], "message ts"),
-            action_id=_text(action["action_id"], "action id"),
-            review_item_id=_positive_int(value["item"], "item"),
-            review_version=_positive_int(value["version"], "version"),
+            user_id=required_text(body["user"]["id"], "user id"),
+            channel_id=required_text(container["channel_id"], "channel id"),
+            message_ts=required_text(container["message_ts"], "message ts"),
+            action_id=required_text(action["action_id"], "action id"),
+            review_item_id=positive_int(value["item"], "item"),
+            review_version=positive_int(value["version"], "version"),
         )
     except (KeyError, IndexError, TypeError, ValueError, RecursionError) as exc:
         # RecursionError: a forged, deeply nested JSON value must not crash the listener.
@@ -65,7 +65,7 @@ def parse_modal_button(body: dict[str, Any]) -> ModalButtonClick:
     """Read a Hide…/Delete…/Block…/Warn… click and its trigger_id; raise PayloadError if odd."""
     click = parse_button_click(body)
     try:
-        return ModalButtonClick(click, _text(body["trigger_id"], "trigger id"))
+        return ModalButtonClick(click, required_text(body["trigger_id"], "trigger id"))
     except (KeyError, TypeError, ValueError) as exc:
         raise PayloadError(f"unexpected button payload: {type(exc).__name__}: {exc}") from None
 
@@ -88,11 +88,11 @@ def parse_request_click(body: dict[str, Any]) -> RequestClick:
         value = json.loads(action["value"])
         container = body["container"]
         return RequestClick(
-            user_id=_text(body["user"]["id"], "user id"),
-            channel_id=_text(container["channel_id"], "channel id"),
-            message_ts=_text(container["message_ts"], "message ts"),
-            action_id=_text(action["action_id"], "action id"),
-            request_id=_positive_int(value["request"], "request"),
+            user_id=required_text(body["user"]["id"], "user id"),
+            channel_id=required_text(container["channel_id"], "channel id"),
+            message_ts=required_text(container["message_ts"], "message ts"),
+            action_id=required_text(action["action_id"], "action id"),
+            request_id=positive_int(value["request"], "request"),
         )
     except (KeyError, IndexError, TypeError, ValueError, RecursionError) as exc:
         raise PayloadError(f"unexpected button payload: {type(exc).__name__}: {exc}") from None
@@ -135,27 +135,27 @@ def parse_view_submission(body: dict[str, Any]) -> ModalSubmission:
     """
     try:
         view = body["view"]
-        callback_id = _text(view["callback_id"], "callback id")
+        callback_id = required_text(view["callback_id"], "callback id")
         if callback_id not in MODAL_CALLBACKS:
             raise ValueError(f"unknown modal {callback_id[:60]!r}")
         metadata = modal_metadata(view)
         values = view["state"]["values"]
         if not isinstance(values, Mapping):
             raise TypeError("state.values is not an object")
-        note = _input_value(values, ui_ids.NOTE_BLOCK, ui_ids.NOTE_INPUT)
-        choice = _selected(values, ui_ids.CHOICE_BLOCK, ui_ids.CHOICE_INPUT)
+        note = input_value(values, ui_ids.NOTE_BLOCK, ui_ids.NOTE_INPUT)
+        choice = selected_value(values, ui_ids.CHOICE_BLOCK, ui_ids.CHOICE_INPUT)
         if choice is not None and (
             callback_id != ui_ids.BLOCK_MODAL or choice not in BLOCK_CHOICES
         ):
             raise ValueError("unexpected choice")
         return ModalSubmission(
-            user_id=_text(body["user"]["id"], "user id"),
+            user_id=required_text(body["user"]["id"], "user id"),
             callback_id=callback_id,
-            review_item_id=_positive_int(metadata["item"], "item"),
-            review_version=_positive_int(metadata["version"], "version"),
-            channel_id=_text(metadata["channel"], "channel"),
-            message_ts=_text(metadata["ts"], "ts"),
-            reason_code=_selected(values, ui_ids.REASON_BLOCK, ui_ids.REASON_INPUT),
+            review_item_id=positive_int(metadata["item"], "item"),
+            review_version=positive_int(metadata["version"], "version"),
+            channel_id=required_text(metadata["channel"], "channel"),
+            message_ts=required_text(metadata["ts"], "ts"),
+            reason_code=selected_value(values, ui_ids.REASON_BLOCK, ui_ids.REASON_INPUT),
             note=note,
             choice=choice,
         )
@@ -170,7 +170,18 @@ def submitter(body: dict[str, Any]) -> str | None:
     return user_id if isinstance(user_id, str) and user_id else None
 
 
-def _field(values: Mapping[str, Any], block_id: str, action_id: str) -> Mapping[str, Any] | None:
+def state_values(view: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A submitted view's ``state.values``, checked to be an object."""
+    values = view["state"]["values"]
+    if not isinstance(values, Mapping):
+        raise TypeError("state.values is not an object")
+    return values
+
+
+def form_field(
+    values: Mapping[str, Any], block_id: str, action_id: str
+) -> Mapping[str, Any] | None:
+    """One input's state (``values[block_id][action_id]``); None when the block is absent."""
     block = values.get(block_id)
     if block is None:
         return None
@@ -184,9 +195,9 @@ def _field(values: Mapping[str, Any], block_id: str, action_id: str) -> Mapping[
     return field
 
 
-def _input_value(values: Mapping[str, Any], block_id: str, action_id: str) -> str | None:
+def input_value(values: Mapping[str, Any], block_id: str, action_id: str) -> str | None:
     """A plain_text_input's value: None when absent or blank (Slack sends null when empty)."""
-    field = _field(values, block_id, action_id)
+    field = form_field(values, block_id, action_id)
     value = field.get("value") if field is not None else None
     if value is None:
         return None
@@ -195,24 +206,26 @@ def _input_value(values: Mapping[str, Any], block_id: str, action_id: str) -> st
     return value.strip() or None
 
 
-def _selected(values: Mapping[str, Any], block_id: str, action_id: str) -> str | None:
+def selected_value(values: Mapping[str, Any], block_id: str, action_id: str) -> str | None:
     """A select's or radio group's chosen option value; None when nothing is chosen."""
-    field = _field(values, block_id, action_id)
+    field = form_field(values, block_id, action_id)
     option = field.get("selected_option") if field is not None else None
     if option is None:
         return None
     if not isinstance(option, Mapping):
         raise TypeError(f"{block_id} option is not an object")
-    return _text(option.get("value"), f"{block_id} value")
+    return required_text(option.get("value"), f"{block_id} value")
 
 
-def _text(value: object, what: str) -> str:
+def required_text(value: object, what: str) -> str:
+    """``value`` as a non-empty string, or ValueError naming ``what``."""
     if not isinstance(value, str) or not value:
         raise ValueError(f"{what} must be a non-empty string")
     return value
 
 
-def _positive_int(value: object, what: str) -> int:
+def positive_int(value: object, what: str) -> int:
+    """``value`` as a positive integer (never a bool or a float), or ValueError naming ``what``."""
     # bool is an int subclass and int() would truncate 1.5: accept only real integers.
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise ValueError(f"{what} must be a positive integer")
@@ -244,7 +257,7 @@ def parse_batch_click(body: dict[str, Any]) -> BatchClick:
         action = body["actions"][0]
         value = json.loads(action["value"])
         container = body["container"]
-        action_id = _text(action["action_id"], "action id")
+        action_id = required_text(action["action_id"], "action id")
         items: list[tuple[int, int]] = []
         item: int | None = None
         if action_id == ui_ids.BATCH_APPROVE_ALL:
@@ -254,17 +267,17 @@ def parse_batch_click(body: dict[str, Any]) -> BatchClick:
             for pair in raw:
                 if not isinstance(pair, list) or len(pair) != 2:
                     raise ValueError("each item must be [item, version]")
-                items.append((_positive_int(pair[0], "item"), _positive_int(pair[1], "version")))
+                items.append((positive_int(pair[0], "item"), positive_int(pair[1], "version")))
         elif action_id == ui_ids.BATCH_SEPARATE:
-            item = _positive_int(value["item"], "item")
+            item = positive_int(value["item"], "item")
         else:
             raise ValueError(f"unknown batch button {action_id[:60]!r}")
         return BatchClick(
-            user_id=_text(body["user"]["id"], "user id"),
-            channel_id=_text(container["channel_id"], "channel id"),
-            message_ts=_text(container["message_ts"], "message ts"),
+            user_id=required_text(body["user"]["id"], "user id"),
+            channel_id=required_text(container["channel_id"], "channel id"),
+            message_ts=required_text(container["message_ts"], "message ts"),
             action_id=action_id,
-            batch_id=_positive_int(value["batch"], "batch"),
+            batch_id=positive_int(value["batch"], "batch"),
             items=tuple(items),
             review_item_id=item,
         )

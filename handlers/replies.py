@@ -31,7 +31,13 @@ from bot.services.canned_responses import ResponseLibrary, ResponseRefused
 from bot.services.replies import ReplyForm, ReplyService, known_variables
 from bot.services.review import Refused
 from bot.services.triage import DecisionForms
-from handlers.payloads import PayloadError, parse_modal_button, submitter
+from handlers.payloads import (
+    PayloadError,
+    form_field,
+    parse_modal_button,
+    state_values,
+    submitter,
+)
 from handlers.views import tell
 
 if TYPE_CHECKING:
@@ -103,27 +109,8 @@ class ResponseChoice:
     selected: str
 
 
-def _values(view: Mapping[str, Any]) -> Mapping[str, Any]:
-    values = view["state"]["values"]
-    if not isinstance(values, Mapping):
-        raise TypeError("state.values is not an object")
-    return values
-
-
-def _field(values: Mapping[str, Any], block_id: str, action_id: str) -> Mapping[str, Any] | None:
-    block = values.get(block_id)
-    if block is None:
-        return None
-    if not isinstance(block, Mapping):
-        raise TypeError(f"{block_id} is not an object")
-    found = block.get(action_id)
-    if found is not None and not isinstance(found, Mapping):
-        raise TypeError(f"{block_id}.{action_id} is not an object")
-    return found
-
-
 def _selected(values: Mapping[str, Any], block_id: str, action_id: str) -> str | None:
-    found = _field(values, block_id, action_id)
+    found = form_field(values, block_id, action_id)
     option = found.get("selected_option") if found is not None else None
     if option is None:
         return None
@@ -143,7 +130,7 @@ def parse_reply_submission(body: dict[str, Any]) -> ReplySubmission:
         user_id = body["user"]["id"]
         if not isinstance(user_id, str) or not user_id:
             raise ValueError("no user id")
-        values = _values(view)
+        values = state_values(view)
         text_blocks = [
             block
             for block in values
@@ -157,7 +144,7 @@ def parse_reply_submission(body: dict[str, Any]) -> ReplySubmission:
         text_block = text_blocks[0] if text_blocks else None
         text = None
         if text_block is not None:
-            found = _field(values, text_block, ui_ids.REPLY_TEXT_INPUT)
+            found = form_field(values, text_block, ui_ids.REPLY_TEXT_INPUT)
             raw = found.get("value") if found is not None else None
             if raw is not None and not isinstance(raw, str):
                 raise TypeError("the reply is not text")
@@ -165,7 +152,7 @@ def parse_reply_submission(body: dict[str, Any]) -> ReplySubmission:
         choice = _selected(values, ui_ids.REPLY_RESPONSE_BLOCK, ui_ids.REPLY_RESPONSE_INPUT)
         key, version = parse_option_value(choice)
         route = _selected(values, ui_ids.REPLY_ROUTE_BLOCK, ui_ids.REPLY_ROUTE_INPUT)
-        boxes = _field(values, ui_ids.REPLY_ONLY_ROUTE_BLOCK, ui_ids.REPLY_ONLY_ROUTE_INPUT)
+        boxes = form_field(values, ui_ids.REPLY_ONLY_ROUTE_BLOCK, ui_ids.REPLY_ONLY_ROUTE_INPUT)
         chosen = boxes.get("selected_options") if boxes is not None else None
         if chosen is not None and not isinstance(chosen, list):
             raise TypeError("selected_options is not a list")
@@ -219,7 +206,7 @@ def parse_response_choice(body: dict[str, Any]) -> ResponseChoice:
 
 
 def _input(values: Mapping[str, Any], block_id: str, action_id: str) -> str:
-    found = _field(values, block_id, action_id)
+    found = form_field(values, block_id, action_id)
     raw = found.get("value") if found is not None else None
     if raw is None:
         return ""
@@ -330,7 +317,7 @@ def register(app: App, container: Container) -> None:
                 raise ValueError("no user id")
             view = body["view"]
             key, version = response_metadata(view)
-            values = _values(view)
+            values = state_values(view)
             if key is None:
                 key = _input(values, ui_ids.RESPONSE_KEY_BLOCK, ui_ids.RESPONSE_KEY_INPUT).lower()
             title = _input(values, ui_ids.RESPONSE_TITLE_BLOCK, ui_ids.RESPONSE_TITLE_INPUT)
