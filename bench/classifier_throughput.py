@@ -7,7 +7,10 @@ checkpoints of the real architectures (``bench/build_checkpoints.py``, built on 
 * ``batch16``: ``Detoxify.predict(list)``, 16 comments per call in arrival order;
 * ``bucketed``: our backend, ``DetoxifyClassifier.score`` (sorted by length, batches of 16);
 * ``int8-single``: our backend with ``optimize="int8"``, one comment per ``score`` call;
-* ``int8-bucketed``: our backend with ``optimize="int8"``, all comments in one ``score`` call.
+* ``int8-bucketed``: our backend with ``optimize="int8"``, all comments in one ``score`` call;
+* ``onnx-single`` and ``onnx-bucketed``: the same with ``optimize="onnx-int8"`` (the int8 ONNX
+  Runtime model, built once into ``bench/.cache/onnx`` before any timing; the build time is
+  printed).
 
 Scores are compared with ``single`` over the same comments: the largest absolute difference
 over every comment and label is what the optimisation changes. Random weights measure compute
@@ -45,7 +48,12 @@ VARIANTS: dict[str, str] = {
     "bucketed": "(c) backend: length-bucketed batches of 16",
     "int8-single": "(d) backend + int8, one comment per call",
     "int8-bucketed": "(d) backend + int8, length-bucketed 16",
+    "onnx-single": "(e) backend + ONNX Runtime int8, one comment per call",
+    "onnx-bucketed": "(e) backend + ONNX Runtime int8, length-bucketed 16",
 }
+OPTIMIZE = {"int8": "int8", "onnx": "onnx-int8"}
+"""The backend's ``optimize`` setting per variant prefix; other variants use ``none``."""
+ONNX_CACHE = ROOT / "bench" / ".cache" / "onnx"
 BASELINE = "single"
 WARMUP = 8
 """Comments scored before timing: the first forward pass pays one-off setup costs."""
@@ -207,12 +215,13 @@ def child(model: str, variant: str, comments: list[str]) -> None:
             checkpoint=built.checkpoint,
             huggingface_config_path=built.hf_dir,
             expected_sha256=built.sha256,
-            optimize="int8" if variant.startswith("int8") else "none",
+            optimize=OPTIMIZE.get(variant.split("-")[0], "none"),
+            onnx_cache=ONNX_CACHE,
         )
         tokenizer = classifier._detox.tokenizer
 
         def score(texts: list[str]) -> list[dict[str, float]]:
-            if variant == "int8-single":
+            if variant.endswith("-single"):
                 return [classifier.score([text])[0] for text in texts]
             return classifier.score(texts)
 
@@ -326,6 +335,25 @@ def measure(
     return results
 
 
+def prepare_onnx(model: str) -> float:
+    """Build the model's int8 ONNX file into the cache (if it is not there); return seconds."""
+    started = time.perf_counter()
+    code = (
+        "import sys; sys.path[:0] = [sys.argv[1], sys.argv[1] + '/bench']\n"
+        "import build_checkpoints\n"
+        "from classifiers.detoxify_backend import DetoxifyClassifier\n"
+        "built = build_checkpoints.build(sys.argv[2])\n"
+        "DetoxifyClassifier.load(sys.argv[2], checkpoint=built.checkpoint,"
+        " huggingface_config_path=built.hf_dir, expected_sha256=built.sha256,"
+        " optimize='onnx-int8', onnx_cache=sys.argv[3])\n"
+    )
+    env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
+    subprocess.run(
+        [sys.executable, "-c", code, str(ROOT), model, str(ONNX_CACHE)], env=env, check=True
+    )
+    return time.perf_counter() - started
+
+
 def _seconds(row: dict[str, Any]) -> tuple[float, float]:
     """Total time over all rounds, and the sum over slices of each slice's fastest round.
 
@@ -395,6 +423,9 @@ def main(argv: list[str] | None = None) -> int:
         comments_file.write_text(json.dumps(comments))
         for model in args.models:
             build_checkpoints.build(model)  # once, before any timing
+            if any(variant.startswith("onnx") for variant in variants):
+                seconds = prepare_onnx(model)
+                print(f"{model}: ONNX int8 model ready in {seconds:.0f} s", file=sys.stderr)
             results.extend(measure(model, variants, comments_file, count, rounds))
     after = machine()
 

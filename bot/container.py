@@ -99,6 +99,7 @@ class Container:
                 checkpoint_sha256=detoxify.checkpoint_sha256,
                 device=detoxify.device,
                 optimize=detoxify.optimize,
+                onnx_cache=detoxify.onnx_cache,
                 announce=self._announce,
             )
         return self._classifier

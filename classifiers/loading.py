@@ -26,12 +26,14 @@ def load_classifier(
     device: str | None,
     announce: Callable[[str], None],
     optimize: str = "none",
+    onnx_cache: Path | None = None,
 ) -> Classifier:
     """Load the configured backend; in ``auto`` mode fall back to alt-profanity-check, announced.
 
     Settings mistakes (e.g. a checkpoint path that does not exist) raise even in ``auto`` mode:
     falling back would hide them behind a worse classifier. ``optimize`` is
-    ``classifier.detoxify.optimize`` (``none`` or ``int8``); the announced version shows it.
+    ``classifier.detoxify.optimize`` (``none``, ``int8`` or ``onnx-int8``, whose built model is
+    kept in ``onnx_cache``); the announced version shows it.
     """
 
     def load_detoxify() -> Classifier:
@@ -42,6 +44,7 @@ def load_classifier(
             expected_sha256=checkpoint_sha256,
             device=device,
             optimize=optimize,
+            onnx_cache=onnx_cache,
         )
 
     classifier: Classifier

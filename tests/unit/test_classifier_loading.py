@@ -112,17 +112,19 @@ def test_unknown_optimisation_is_a_settings_error(backend: str) -> None:
     assert lines == []
 
 
-def test_int8_on_a_gpu_is_a_settings_error() -> None:
+@pytest.mark.parametrize("optimize", ["int8", "onnx-int8"])
+def test_int8_on_a_gpu_is_a_settings_error(optimize: str) -> None:
     with pytest.raises(DetoxifySettingsError, match="CPU only") as given:
-        DetoxifyClassifier.load("unbiased", device="cuda:0", optimize="int8")
+        DetoxifyClassifier.load("unbiased", device="cuda:0", optimize=optimize)
     assert "classifier.detoxify.device" in given.value.fix
 
 
-def test_int8_with_auto_device_goes_on_to_load(empty_torch_home: Path) -> None:
+@pytest.mark.parametrize("optimize", ["int8", "onnx-int8"])
+def test_int8_with_auto_device_goes_on_to_load(empty_torch_home: Path, optimize: str) -> None:
     # "auto" and "cpu" are fine with int8: the next problem is the missing checkpoint.
     for device in ("auto", "cpu", None):
         with pytest.raises(DetoxifyUnavailable, match="no checkpoint at"):
-            DetoxifyClassifier.load("unbiased", device=device, optimize="int8")
+            DetoxifyClassifier.load("unbiased", device=device, optimize=optimize)
 
 
 # --- load_classifier -------------------------------------------------------------------------
