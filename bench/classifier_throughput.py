@@ -340,12 +340,12 @@ def prepare_onnx(model: str) -> float:
     started = time.perf_counter()
     code = (
         "import sys; sys.path[:0] = [sys.argv[1], sys.argv[1] + '/bench']\n"
-        "import build_checkpoints\n"
+        "import build_checkpoints\nfrom pathlib import Path\n"
         "from classifiers.detoxify_backend import DetoxifyClassifier\n"
         "built = build_checkpoints.build(sys.argv[2])\n"
         "DetoxifyClassifier.load(sys.argv[2], checkpoint=built.checkpoint,"
         " huggingface_config_path=built.hf_dir, expected_sha256=built.sha256,"
-        " optimize='onnx-int8', onnx_cache=sys.argv[3])\n"
+        " optimize='onnx-int8', onnx_cache=Path(sys.argv[3]))\n"
     )
     env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
     subprocess.run(

@@ -828,6 +828,8 @@ def _cmd_run(args: argparse.Namespace, console: Console) -> int:
     from bot.slack_app import create_slack_app
 
     app = create_slack_app(container)
+    frozen = operations.freeze_start_up_objects()
+    log.info("start-up objects frozen out of garbage collection: %d", frozen)
     scheduler = start_scheduler(container)
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 from typing import Any
@@ -23,6 +24,19 @@ def configure_run_logging(settings: Settings) -> None:
         if value is not None
     ]
     configure_logging(settings.operations.log_format, logging.INFO, secrets=secrets)
+
+
+def freeze_start_up_objects() -> int:
+    """Put everything loaded at start-up out of the garbage collector's reach; return how many.
+
+    The model, tokenizer, language models and libraries leave about half a million long-lived
+    Python objects, and every full collection walks all of them: about 150-300 ms on 2 cores,
+    during which no request thread runs, so a click that arrives then waits. Frozen objects are
+    never collected (they live as long as the process anyway) and are not walked again.
+    """
+    gc.collect()
+    gc.freeze()
+    return gc.get_freeze_count()
 
 
 def readiness_probe(container: Container) -> ReadinessProbe:
