@@ -27,7 +27,7 @@ from handlers.payloads import (
     parse_modal_button,
     parse_request_click,
 )
-from handlers.views import tell
+from handlers.telling import MODAL_NOT_OPENED, refuse_unreadable_click, tell
 
 if TYPE_CHECKING:
     from bot.container import Container
@@ -43,11 +43,6 @@ MODAL_BUTTON_ACTIONS = {
     ui_ids.BLOCK: Action.BLOCK,
     ui_ids.WARN: Action.WARN,
 }
-UNREADABLE_BUTTON = (
-    "Sorry, that button could not be read, so nothing was changed. "
-    "Please use the buttons on the card as it is now."
-)
-MODAL_NOT_OPENED = "The form could not be opened in time. Please click the button again."
 
 
 def register(app: App, container: Container) -> None:
@@ -81,7 +76,7 @@ def register(app: App, container: Container) -> None:
         try:
             click = parse_button_click(body)
         except PayloadError as exc:
-            _unreadable(client, body, "approve click", exc)
+            refuse_unreadable_click(client, body, "approve click", exc)
             return
         request = DecisionRequest(
             review_item_id=click.review_item_id,
@@ -99,7 +94,7 @@ def register(app: App, container: Container) -> None:
         try:
             press = parse_modal_button(body)
         except PayloadError as exc:
-            _unreadable(client, body, "modal button click", exc)
+            refuse_unreadable_click(client, body, "modal button click", exc)
             return
         click = press.click
         action = MODAL_BUTTON_ACTIONS.get(click.action_id)
@@ -130,7 +125,7 @@ def register(app: App, container: Container) -> None:
         try:
             click = parse_button_click(body)
         except PayloadError as exc:
-            _unreadable(client, body, "undo click", exc)
+            refuse_unreadable_click(client, body, "undo click", exc)
             return
         try:
             forms.require_decider(click.user_id, "undo", click.review_item_id)
@@ -151,7 +146,7 @@ def register(app: App, container: Container) -> None:
         try:
             click = parse_request_click(body)
         except PayloadError as exc:
-            _unreadable(client, body, "removal request click", exc)
+            refuse_unreadable_click(client, body, "removal request click", exc)
             return
         approve = click.action_id == ui_ids.APPROVE_REMOVAL
         try:
@@ -167,16 +162,3 @@ def register(app: App, container: Container) -> None:
         ack()  # a link button: Slack opens the URL itself, but still expects an ack
 
     views.register(app, desk, forms)
-
-
-def _unreadable(client: WebClient, body: dict[str, Any], what: str, exc: PayloadError) -> None:
-    """Log a malformed click and, when it says who and where, tell the clicker privately."""
-    log.warning("ignored a malformed %s: %s", what, exc)
-    user = body.get("user")
-    container = body.get("container")
-    user_id = user.get("id") if isinstance(user, dict) else None
-    channel_id = container.get("channel_id") if isinstance(container, dict) else None
-    if isinstance(user_id, str) and user_id:
-        tell(
-            client, user_id, channel_id if isinstance(channel_id, str) else None, UNREADABLE_BUTTON
-        )

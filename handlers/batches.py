@@ -17,17 +17,12 @@ from bot import ui_ids
 from bot.services.batch_review import BatchReview
 from bot.services.review import Refused
 from handlers.payloads import PayloadError, parse_batch_click
-from handlers.views import tell
+from handlers.telling import refuse_unreadable_click, tell
 
 if TYPE_CHECKING:
     from bot.container import Container
 
 log = logging.getLogger(__name__)
-
-UNREADABLE = (
-    "Sorry, that button could not be read, so nothing was changed. "
-    "Please use the buttons on the card as it is now."
-)
 
 
 def register(app: App, container: Container) -> None:
@@ -42,7 +37,7 @@ def register(app: App, container: Container) -> None:
         try:
             click = parse_batch_click(body)
         except PayloadError as exc:
-            _unreadable(client, body, exc)
+            refuse_unreadable_click(client, body, "batch card click", exc)
             return
         try:
             outcome = batches.approve_all(click.batch_id, click.items, click.user_id)
@@ -59,7 +54,7 @@ def register(app: App, container: Container) -> None:
         try:
             click = parse_batch_click(body)
         except PayloadError as exc:
-            _unreadable(client, body, exc)
+            refuse_unreadable_click(client, body, "batch card click", exc)
             return
         if click.review_item_id is None:  # parse_batch_click guarantees it; be explicit
             return
@@ -67,14 +62,3 @@ def register(app: App, container: Container) -> None:
             batches.separate(click.batch_id, click.review_item_id, click.user_id)
         except Refused as refusal:
             tell(client, click.user_id, click.channel_id, refusal.message)
-
-
-def _unreadable(client: WebClient, body: dict[str, Any], exc: PayloadError) -> None:
-    """Log a malformed click and, when it says who, tell the clicker privately."""
-    log.warning("ignored a malformed batch card click: %s", exc)
-    user = body.get("user")
-    container = body.get("container")
-    user_id = user.get("id") if isinstance(user, dict) else None
-    channel_id = container.get("channel_id") if isinstance(container, dict) else None
-    if isinstance(user_id, str) and user_id:
-        tell(client, user_id, channel_id if isinstance(channel_id, str) else None, UNREADABLE)

@@ -29,19 +29,19 @@ from handlers.escalation_payloads import (
     parse_escalation_click,
     parse_outcome_submission,
 )
-from handlers.payloads import PayloadError, parse_modal_button, submitter
-from handlers.views import tell
+from handlers.payloads import PayloadError, parse_modal_button
+from handlers.telling import (
+    MODAL_NOT_OPENED,
+    refuse_unreadable_click,
+    refuse_unreadable_form,
+    tell,
+)
 
 if TYPE_CHECKING:
     from bot.container import Container
 
 log = logging.getLogger(__name__)
 
-UNREADABLE = (
-    "Sorry, that could not be read, so nothing was changed. Please use the buttons on the card "
-    "as it is now."
-)
-MODAL_NOT_OPENED = "The form could not be opened in time. Please click the button again."
 OUTCOME_DONE = {
     "upheld": "Upheld. The comment is hidden (or stays hidden); the escalation is closed.",
     "overruled": "Overruled. The comment stays up; the escalation is closed.",
@@ -65,7 +65,7 @@ def register(app: App, container: Container) -> None:
         try:
             press = parse_modal_button(body)
         except PayloadError as exc:
-            _unreadable(client, body, "escalate click", exc)
+            refuse_unreadable_click(client, body, "escalate click", exc)
             return
         click = press.click
         try:
@@ -97,7 +97,7 @@ def register(app: App, container: Container) -> None:
             submission = parse_escalate_submission(body)
         except PayloadError as exc:
             ack()
-            _unreadable_form(client, body, exc)
+            refuse_unreadable_form(client, body, "escalation form", exc)
             return
         errors = submission.field_errors()
         if any(key not in settings.escalation.offences for key in submission.offences):
@@ -134,7 +134,7 @@ def register(app: App, container: Container) -> None:
         try:
             click = parse_escalation_click(body)
         except PayloadError as exc:
-            _unreadable(client, body, "acknowledge click", exc)
+            refuse_unreadable_click(client, body, "acknowledge click", exc)
             return
         try:
             desk.acknowledge(click.escalation_id, click.user_id)
@@ -156,7 +156,7 @@ def register(app: App, container: Container) -> None:
             if click.review_version is None or click.trigger_id is None:
                 raise PayloadError("an outcome button without a version or trigger")
         except PayloadError as exc:
-            _unreadable(client, body, "Clerk's button click", exc)
+            refuse_unreadable_click(client, body, "Clerk's button click", exc)
             return
         outcome = OUTCOME_BUTTONS.get(click.action_id)
         if outcome is None:
@@ -189,7 +189,7 @@ def register(app: App, container: Container) -> None:
             submission = parse_outcome_submission(body)
         except PayloadError as exc:
             ack()
-            _unreadable_form(client, body, exc)
+            refuse_unreadable_form(client, body, "escalation form", exc)
             return
         errors = submission.field_errors()
         if (
@@ -251,20 +251,3 @@ def _open(
     except (SlackApiError, SlackClientError) as exc:
         log.warning("could not open the %s form for %s: %s", view["callback_id"], user_id, exc)
         tell(client, user_id, channel_id, MODAL_NOT_OPENED)
-
-
-def _unreadable(client: WebClient, body: dict[str, Any], what: str, exc: PayloadError) -> None:
-    log.warning("ignored a malformed %s: %s", what, exc)
-    user = body.get("user")
-    container = body.get("container")
-    user_id = user.get("id") if isinstance(user, dict) else None
-    channel_id = container.get("channel_id") if isinstance(container, dict) else None
-    if isinstance(user_id, str) and user_id:
-        tell(client, user_id, channel_id if isinstance(channel_id, str) else None, UNREADABLE)
-
-
-def _unreadable_form(client: WebClient, body: dict[str, Any], exc: PayloadError) -> None:
-    log.warning("ignored a malformed escalation form: %s", exc)
-    user_id = submitter(body)
-    if user_id:
-        tell(client, user_id, None, UNREADABLE)

@@ -18,7 +18,7 @@ from bot import ui_ids
 from bot.services.evidence_delivery import PREPARING, EvidenceRequests
 from bot.services.review import Refused
 from handlers.payloads import PayloadError
-from handlers.views import tell
+from handlers.telling import tell
 
 if TYPE_CHECKING:
     from bot.container import Container

@@ -163,8 +163,8 @@ def parse_view_submission(body: dict[str, Any]) -> ModalSubmission:
         raise PayloadError(f"unexpected view submission: {type(exc).__name__}: {exc}") from None
 
 
-def submitter(body: dict[str, Any]) -> str | None:
-    """Who submitted a view, if the body says so plainly (to answer even a malformed one)."""
+def submitter(body: Mapping[str, Any]) -> str | None:
+    """Who sent a click or a form, if the body says so plainly (to answer even a malformed one)."""
     user = body.get("user")
     user_id = user.get("id") if isinstance(user, Mapping) else None
     return user_id if isinstance(user_id, str) and user_id else None

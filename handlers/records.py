@@ -33,15 +33,19 @@ from bot.records_messages import (
 from bot.rendering import mention
 from bot.services.blocks import BlockRefused
 from bot.services.review import Action, DecisionRequest, Refused
-from handlers.payloads import PayloadError, submitter
-from handlers.views import tell
+from handlers.payloads import PayloadError
+from handlers.telling import (
+    UNREADABLE_FORM,
+    refuse_unreadable_click,
+    refuse_unreadable_form,
+    tell,
+)
 
 if TYPE_CHECKING:
     from bot.container import Container
 
 log = logging.getLogger(__name__)
 
-UNREADABLE = "Sorry, that could not be read, so nothing was changed."
 MAX_METADATA = 500
 
 
@@ -129,7 +133,7 @@ def register(app: App, container: Container) -> None:
         try:
             click = parse_review_click(body)
         except PayloadError as exc:
-            _unreadable(client, body, exc)
+            refuse_unreadable_click(client, body, "block review click", exc)
             return
         try:
             entry = container.blocks.keep_blocked(
@@ -152,7 +156,7 @@ def register(app: App, container: Container) -> None:
             if click.trigger_id is None:
                 raise PayloadError("no trigger id")
         except PayloadError as exc:
-            _unreadable(client, body, exc)
+            refuse_unreadable_click(client, body, "block review click", exc)
             return
         try:
             target = container.blocks.unblock_target(click.block_id, click.user_id)
@@ -177,10 +181,7 @@ def register(app: App, container: Container) -> None:
             form = parse_unblock_submission(body)
         except PayloadError as exc:
             ack()
-            log.warning("ignored a malformed unblock form: %s", exc)
-            user_id = submitter(body)
-            if user_id:
-                tell(client, user_id, None, UNREADABLE)
+            refuse_unreadable_form(client, body, "unblock form", exc)
             return
         if form.note is not None and len(form.note) > NOTE_MAX:
             ack(
@@ -192,7 +193,7 @@ def register(app: App, container: Container) -> None:
         entry = container.blocks.entry(form.block_id)
         if entry is None or entry.review_item_id != form.review_item_id:
             log.warning("unblock form for block %d names another card", form.block_id)
-            tell(client, form.user_id, None, UNREADABLE)
+            tell(client, form.user_id, None, UNREADABLE_FORM)
             return
         note = "Block review: " + (form.note or "unblocked after review")
         try:
@@ -221,13 +222,6 @@ def register(app: App, container: Container) -> None:
         except (SlackApiError, SlackClientError) as exc:
             log.info("could not update the block review reminder: %s", exc)
             tell(client, form.user_id, None, text)
-
-
-def _unreadable(client: WebClient, body: Mapping[str, Any], exc: PayloadError) -> None:
-    log.warning("ignored a malformed block review click: %s", exc)
-    user_id = submitter(dict(body))
-    if user_id:
-        tell(client, user_id, None, UNREADABLE)
 
 
 def _text(value: object) -> str:

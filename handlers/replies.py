@@ -38,7 +38,7 @@ from handlers.payloads import (
     state_values,
     submitter,
 )
-from handlers.views import tell
+from handlers.telling import tell
 
 if TYPE_CHECKING:
     from bot.container import Container

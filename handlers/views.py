@@ -14,7 +14,6 @@ from typing import Any
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot import ui_ids
 from bot.modals import WARN_FIRST
@@ -25,8 +24,8 @@ from handlers.payloads import (
     ModalSubmission,
     PayloadError,
     parse_view_submission,
-    submitter,
 )
+from handlers.telling import refuse_unreadable_form, tell
 
 log = logging.getLogger(__name__)
 
@@ -36,10 +35,6 @@ MODAL_ACTIONS = {
     ui_ids.BLOCK_MODAL: Action.BLOCK,
     ui_ids.WARN_MODAL: Action.WARN,
 }
-UNREADABLE_FORM = (
-    "Sorry, that form could not be read, so nothing was changed. "
-    "Please use the buttons on the card again."
-)
 WAITING_FOR = {
     "second_member": "a second SMAT member to approve it on the card",
     "clerk": "the Town Clerk (or the Deputy Clerk) to approve it on the card",
@@ -60,28 +55,6 @@ def awaiting_message(action: Action, requested: Requested) -> str:
     return f"Your request to {action.value} this comment is waiting for {waiting}."
 
 
-def tell(client: WebClient, user_id: str, channel_id: str | None, text: str) -> None:
-    """Tell one person something privately: ephemerally in the channel, else by DM."""
-    if channel_id:
-        try:
-            client.chat_postEphemeral(channel=channel_id, user=user_id, text=text)
-            return
-        except (SlackApiError, SlackClientError) as exc:
-            # Not in the channel, the channel gone, or a forged channel id: a DM still works.
-            log.info(
-                "ephemeral reply to %s in %r failed (%s); sending a DM",
-                user_id,
-                channel_id[:40],
-                exc,
-            )
-    try:
-        opened = client.conversations_open(users=user_id)
-        dm = opened["channel"]["id"]
-        client.chat_postMessage(channel=dm, text=text, unfurl_links=False, unfurl_media=False)
-    except (SlackApiError, SlackClientError, KeyError, TypeError) as exc:
-        log.warning("could not tell %s %r: %s", user_id, text, exc)
-
-
 def register(app: App, desk: TriageDesk, forms: DecisionForms) -> None:
     """Attach the decision modals' submission listeners to the Bolt app."""
     reason_codes = forms.settings.policy.reason_codes
@@ -91,10 +64,7 @@ def register(app: App, desk: TriageDesk, forms: DecisionForms) -> None:
             submission = parse_view_submission(body)
         except PayloadError as exc:
             ack()  # close the form: nothing in it can be acted on
-            log.warning("ignored a malformed view submission: %s", exc)
-            user_id = submitter(body)
-            if user_id:
-                tell(client, user_id, None, UNREADABLE_FORM)
+            refuse_unreadable_form(client, body, "view submission", exc)
             return
         errors = submission.field_errors()
         if submission.reason_code is not None and submission.reason_code not in reason_codes:

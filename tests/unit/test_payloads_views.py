@@ -35,7 +35,8 @@ from handlers.payloads import (
     parse_view_submission,
     submitter,
 )
-from handlers.views import awaiting_message, decision_action, tell
+from handlers.telling import tell
+from handlers.views import awaiting_message, decision_action
 from platforms.types import Platform
 from tests.fakes.slack_requests import block_actions_payload, view_submission_payload
 
