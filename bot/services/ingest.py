@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot import metrics
 from bot.clock import Clock
 from bot.hashing import content_sha256
-from bot.services.outbox import enqueue
+from bot.services.outbox import Message, enqueue, enqueue_many
 from classifiers.base import Classifier
 from classifiers.detectors import RuleDetectors
 from classifiers.policy import SuggestedAction, Suggestion, suggest
@@ -310,19 +310,21 @@ class IngestService:
                 item.priority = priority
                 item.updated_at = now
         session.flush()
+        cards = []
         for result in todo:
             version = versions[result.comment_version_id]
             item = items[version.comment_id]
             if self._escalate is not None:
                 self._escalate(session, item, classifications[version.id], now)
-            enqueue(
-                session,
-                kind="slack.sync_card",
-                key=f"slack.sync_card:{item.id}:{item.version}",
-                payload={"review_item_id": item.id},
-                priority=item.priority,
-                now=now,
+            cards.append(
+                Message(
+                    kind="slack.sync_card",
+                    key=f"slack.sync_card:{item.id}:{item.version}",
+                    payload={"review_item_id": item.id},
+                    priority=item.priority,
+                )
             )
+        enqueue_many(session, cards, now)
         return todo
 
 
