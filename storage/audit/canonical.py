@@ -34,12 +34,37 @@ HASHED_FIELDS = (
 """Every stored column of an event except its own hash."""
 
 
+_PLAIN = frozenset({str, int, bool, type(None)})
+"""Types whose values are their own JSON value."""
+
+
 class NotCanonical(ValueError):
     """A value that has no canonical JSON form (e.g. NaN, bytes, a non-string key)."""
 
 
 def normal(value: Any) -> Any:
     """The JSON value a stored value is logged as: times as UTC ISO 8601, lists for tuples."""
+    # Exact types first: every event's snapshot goes through here, mostly plain dicts, lists,
+    # strings and numbers, and looking at the type once is much cheaper than isinstance
+    # against a union or an abstract class. Anything else takes the general path below.
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return value
+    if kind is dict:
+        result: dict[str, Any] = {}
+        for key, item in value.items():
+            if type(key) is not str:
+                return _normal(value)  # a key to check (or refuse) in the general path
+            result[key] = item if type(item) in _PLAIN else normal(item)
+        return result
+    if kind is list:
+        return [normal(item) for item in value]
+    if kind is float and math.isfinite(value):
+        return value
+    return _normal(value)
+
+
+def _normal(value: Any) -> Any:
     if value is None or isinstance(value, bool | int | str):
         return value
     if isinstance(value, float):
@@ -51,7 +76,7 @@ def normal(value: Any) -> Any:
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, Mapping):
-        result: dict[str, Any] = {}
+        result = {}
         for key, item in value.items():
             if not isinstance(key, str):
                 raise NotCanonical(f"object key {key!r} is not a string")

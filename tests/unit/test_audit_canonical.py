@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+from collections import OrderedDict
 from datetime import UTC, date, datetime, timedelta, timezone
+from enum import StrEnum
 from typing import Any
 
 import pytest
@@ -53,7 +55,32 @@ def test_times_are_utc_with_microseconds_whatever_their_zone() -> None:
     assert canonical_json((1, (2,))) == "[1,[2]]"
 
 
-@pytest.mark.parametrize("value", [float("nan"), float("inf"), b"bytes", {1: "x"}, {"k": object()}])
+def test_mappings_sequences_and_subclasses_take_their_plain_forms() -> None:
+    class Code(StrEnum):
+        HIDE = "hide"
+
+    value = OrderedDict(
+        [("k", (1, [2.5, Code.HIDE])), (Code.HIDE, {"at": datetime(2026, 7, 1, tzinfo=UTC)})]
+    )
+    assert canonical_json(value) == (
+        '{"hide":{"at":"2026-07-01T00:00:00.000000Z"},"k":[1,[2.5,"hide"]]}'
+    )
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        float("nan"),
+        float("inf"),
+        b"bytes",
+        {1: "x"},
+        {"k": object()},
+        {"a": 1, 2: "x"},
+        {"scores": {"insult": float("nan")}},
+        [1, [float("-inf")]],
+        {"k": {b"x"}},
+    ],
+)
 def test_values_without_one_json_form_are_refused(value: Any) -> None:
     with pytest.raises(NotCanonical):
         canonical_json(value)
