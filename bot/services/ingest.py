@@ -12,8 +12,9 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from itertools import islice
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -26,6 +27,7 @@ from classifiers.detectors import RuleDetectors
 from classifiers.policy import SuggestedAction, Suggestion, suggest
 from config.settings import DetectorSettings, PolicySettings
 from platforms.types import IncomingComment, Platform
+from storage.audit.capture import insert_logged
 from storage.models import (
     Account,
     Author,
@@ -222,17 +224,21 @@ class IngestService:
         """Store a batch's classifications and queue their cards; return those recorded.
 
         Done for the whole batch with a few bulk statements: the versions and review items are
-        read (and locked) together, and new rows are flushed together.
+        read (and locked) together, and the new classifications, review items and cards are
+        each inserted with one statement (an ORM object apiece would cost more than the rest of
+        the import together).
         """
         now = self._clock()
         ids = [result.comment_version_id for result in results]
         # Several callers classify (the scheduler, a webhook's follow-up, `smat-bot poll`): lock
         # the versions and skip any another caller recorded first, so a version is never
         # classified twice (which would re-open a card someone had already decided).
-        versions = {
-            version.id: version
-            for version in session.scalars(
-                select(CommentVersion).where(CommentVersion.id.in_(ids)).with_for_update()
+        comment_of = {
+            version_id: comment_id
+            for version_id, comment_id in session.execute(
+                select(CommentVersion.id, CommentVersion.comment_id)
+                .where(CommentVersion.id.in_(ids))
+                .with_for_update()
             )
         }
         already = set(
@@ -245,54 +251,50 @@ class IngestService:
         todo = [
             r
             for r in results
-            if r.comment_version_id in versions and r.comment_version_id not in already
+            if r.comment_version_id in comment_of and r.comment_version_id not in already
         ]
-        classifications = {}
-        for result in todo:
-            suggestion = result.suggestion
-            classification = Classification(
-                comment_version_id=result.comment_version_id,
-                model_name=self._classifier.model.name,
-                model_version=self._classifier.model.version,
-                scores=result.scores,
-                thresholds=dict(self._policy.thresholds),
-                detections=result.detections,
-                suggested_action=suggestion.action.value,
-                reason_code=suggestion.reason_code,
-                clause=suggestion.clause,
-                explanation=suggestion.explanation,
-                classified_at=now,
-            )
-            session.add(classification)
-            classifications[result.comment_version_id] = classification
-        session.flush()
+        if not todo:
+            return todo
+        model = self._classifier.model
+        thresholds = dict(self._policy.thresholds)
+        classification_ids = insert_logged(
+            session,
+            Classification,
+            [
+                {
+                    "comment_version_id": result.comment_version_id,
+                    "model_name": model.name,
+                    "model_version": model.version,
+                    "scores": result.scores,
+                    "thresholds": thresholds,
+                    "detections": result.detections,
+                    "suggested_action": result.suggestion.action.value,
+                    "reason_code": result.suggestion.reason_code,
+                    "clause": result.suggestion.clause,
+                    "explanation": result.suggestion.explanation,
+                    "classified_at": now,
+                }
+                for result in todo
+            ],
+            key="comment_version_id",
+        )
         # Locked: a click claiming an item's version at the same moment must not be lost.
-        comment_ids = [versions[r.comment_version_id].comment_id for r in todo]
         items = {
             item.comment_id: item
             for item in session.scalars(
-                select(ReviewItem).where(ReviewItem.comment_id.in_(comment_ids)).with_for_update()
+                select(ReviewItem)
+                .where(ReviewItem.comment_id.in_([comment_of[r.comment_version_id] for r in todo]))
+                .with_for_update()
             )
         }
+        new_items: dict[int, dict[str, Any]] = {}
         for result in todo:
-            version = versions[result.comment_version_id]
-            classification = classifications[version.id]
+            version_id = result.comment_version_id
+            classification_id = classification_ids[version_id]
+            comment_id = comment_of[version_id]
             priority = PRIORITY[result.suggestion.action]
-            item = items.get(version.comment_id)
-            if item is None:
-                item = ReviewItem(
-                    comment_id=version.comment_id,
-                    comment_version_id=version.id,
-                    classification_id=classification.id,
-                    status="pending",
-                    version=1,
-                    priority=priority,
-                    created_at=now,
-                    updated_at=now,
-                )
-                session.add(item)
-                items[version.comment_id] = item
-            else:
+            item = items.get(comment_id)
+            if item is not None:
                 # An edit re-enters triage: a decision on the old text does not cover the new
                 # one, and neither does a removal someone asked for but nobody approved yet.
                 session.execute(
@@ -303,28 +305,71 @@ class IngestService:
                     )
                     .values(status="superseded", resolved_at=now)
                 )
-                item.comment_version_id = version.id
-                item.classification_id = classification.id
+                item.comment_version_id = version_id
+                item.classification_id = classification_id
                 item.status = "pending"
                 item.version += 1
                 item.priority = priority
                 item.updated_at = now
+            elif comment_id in new_items:  # two versions of one new comment in one batch
+                new_items[comment_id].update(
+                    comment_version_id=version_id,
+                    classification_id=classification_id,
+                    version=new_items[comment_id]["version"] + 1,
+                    priority=priority,
+                )
+            else:
+                new_items[comment_id] = {
+                    "comment_id": comment_id,
+                    "comment_version_id": version_id,
+                    "classification_id": classification_id,
+                    "status": "pending",
+                    "version": 1,
+                    "priority": priority,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+        # Item id, version and priority by comment: the card's key and place in the queue.
+        cards: dict[int, tuple[int, int, int]] = {
+            comment_id: (item.id, item.version, item.priority) for comment_id, item in items.items()
+        }
+        if new_items:
+            new_ids = session.execute(
+                insert(ReviewItem).returning(ReviewItem.comment_id, ReviewItem.id),
+                list(new_items.values()),
+            )
+            for comment_id, item_id in new_ids:
+                row = new_items[comment_id]
+                cards[comment_id] = (item_id, row["version"], row["priority"])
         session.flush()
-        cards = []
-        for result in todo:
-            version = versions[result.comment_version_id]
-            item = items[version.comment_id]
-            if self._escalate is not None:
-                self._escalate(session, item, classifications[version.id], now)
-            cards.append(
+        if self._escalate is not None:
+            # Only a suggestion to escalate can open an escalation: load just those rows.
+            for result in todo:
+                if result.suggestion.action is SuggestedAction.ESCALATE:
+                    item_id = cards[comment_of[result.comment_version_id]][0]
+                    self._escalate(
+                        session,
+                        session.get_one(ReviewItem, item_id),
+                        session.get_one(
+                            Classification, classification_ids[result.comment_version_id]
+                        ),
+                        now,
+                    )
+        enqueue_many(
+            session,
+            [
                 Message(
                     kind="slack.sync_card",
-                    key=f"slack.sync_card:{item.id}:{item.version}",
-                    payload={"review_item_id": item.id},
-                    priority=item.priority,
+                    key=f"slack.sync_card:{item_id}:{version}",
+                    payload={"review_item_id": item_id},
+                    priority=priority,
                 )
-            )
-        enqueue_many(session, cards, now)
+                for item_id, version, priority in (
+                    cards[comment_of[result.comment_version_id]] for result in todo
+                )
+            ],
+            now,
+        )
         return todo
 
 
