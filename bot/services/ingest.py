@@ -97,6 +97,7 @@ class IngestService:
         self._tz = tz
         self._repeated_text_threshold = repeated_text_threshold
         self._escalate = escalate
+        self._classified_through = 0  # every version up to this id is classified or taken
 
     def ingest(self, comments: Iterable[IncomingComment]) -> StoreReport:
         """Store the comments, then classify and queue everything not yet classified."""
@@ -164,21 +165,23 @@ class IngestService:
     def classify_pending(self) -> int:
         """Classify current comment versions that have no classification yet; return how many."""
         total = 0
-        after_id = 0
         while True:
-            # Each batch starts where the last one ended: everything before it is classified
-            # (or was taken by another caller), and rescanning it would make a long import
-            # quadratic. New and edited versions always get higher ids.
+            # Each batch starts where the last one ended, and so does this service's next call
+            # (an import calls once a chunk): everything before it is classified (or was taken
+            # by another caller), and rescanning it would make a long import quadratic. New and
+            # edited versions always get higher ids. On PostgreSQL a version committed after
+            # one with a higher id can be passed over; the scheduler's pass, with a new service
+            # that starts from the beginning, classifies it.
             with self._sessions() as session:
-                pending = _pending_versions(session, CLASSIFY_BATCH, after_id)
+                pending = _pending_versions(session, CLASSIFY_BATCH, self._classified_through)
             if not pending:
                 return total
-            after_id = pending[-1].id
             with metrics.CLASSIFICATION_SECONDS.time():
                 results = self._classify(pending)
             metrics.CLASSIFICATION_BATCH.observe(len(results))
             with self._sessions.begin() as session:
                 recorded = self._record(session, results)
+            self._classified_through = pending[-1].id
             model = self._classifier.model.name
             for result in recorded:
                 suggested = result.suggestion.action.value
