@@ -213,9 +213,12 @@ class IngestService:
     def _repeat_counts(self, digests: Sequence[str]) -> dict[str, int]:
         """How many stored comments carry each text (by content hash)."""
         with self._sessions() as session:
+            # Read from the (content_sha256, comment_id) index alone: no table rows.
             rows = session.execute(
-                select(CommentVersion.content_sha256, func.count(func.distinct(Comment.id)))
-                .join(Comment, Comment.id == CommentVersion.comment_id)
+                select(
+                    CommentVersion.content_sha256,
+                    func.count(func.distinct(CommentVersion.comment_id)),
+                )
                 .where(CommentVersion.content_sha256.in_(set(digests)))
                 .group_by(CommentVersion.content_sha256)
             ).all()
