@@ -192,9 +192,9 @@ class IngestService:
     def _classify(self, versions: Sequence[PendingVersion]) -> list[ClassifiedVersion]:
         scores = self._classifier.score([version.text for version in versions])
         repeats = self._repeat_counts([version.content_sha256 for version in versions])
+        found = self._detectors.detect_all([version.text for version in versions])
         results = []
-        for version, version_scores in zip(versions, scores, strict=True):
-            detections = self._detectors.detect(version.text)
+        for version, version_scores, detections in zip(versions, scores, found, strict=True):
             copies = repeats.get(version.content_sha256, 0)
             if copies >= self._repeated_text_threshold:
                 # A copy-paste campaign or a spam flood: the same words from several comments.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import cache
 
 from classifiers.detectors.addresses import (
@@ -26,6 +26,7 @@ from classifiers.detectors.identifiers import (
 from classifiers.detectors.language import (
     DEFAULT_CANDIDATES,
     find_other_language,
+    find_other_languages,
     language_codes,
     language_detector,
 )
@@ -90,6 +91,22 @@ class RuleDetectors:
 
     def detect(self, text: str) -> Detections:
         """Run every detector; only kinds that found something appear in the result."""
+        other_language = find_other_language(
+            text, self._candidates, self._covered, self._settings.language.min_chars
+        )
+        return self._detect(text, other_language)
+
+    def detect_all(self, texts: Sequence[str]) -> list[Detections]:
+        """``detect`` for each text, with the language models weighing the batch in parallel."""
+        languages = find_other_languages(
+            texts, self._candidates, self._covered, self._settings.language.min_chars
+        )
+        return [
+            self._detect(text, other_language)
+            for text, other_language in zip(texts, languages, strict=True)
+        ]
+
+    def _detect(self, text: str, other_language: list[str]) -> Detections:
         spam_settings = self._settings.spam
         links = find_links(text, spam_settings.link_shorteners)
         found: Detections = {
@@ -101,9 +118,7 @@ class RuleDetectors:
         found["spam"] = find_spam_signals(text, links, spam_settings.max_links)
         for kind, matcher in self._watch_lists.items():
             found[kind] = matcher.find(text)
-        found["other_language"] = find_other_language(
-            text, self._candidates, self._covered, self._settings.language.min_chars
-        )
+        found["other_language"] = other_language
         return {kind: _unique(hits) for kind, hits in found.items() if hits}
 
     def warm_up(self) -> None:

@@ -13,6 +13,7 @@ import pytest
 from classifiers.detectors.english import ENGLISH_WORDS, FOREIGN_WORDS, MIN_WORDS, plainly_english
 from classifiers.detectors.language import (
     DEFAULT_CANDIDATES,
+    find_other_languages,
     language_codes,
     lingua_other_language,
     strip_non_words,
@@ -122,6 +123,16 @@ def test_curly_apostrophes_count_as_apostrophes() -> None:
     assert not plainly_english("Bore da pawb, mae\u2019r farchnad ar agor tan bump heddiw")
 
 
+def _eval_public_texts() -> list[str]:
+    folder = _eval_public()
+    assert folder is not None
+    texts = []
+    for path in sorted(folder.glob("*.csv")):
+        with path.open(newline="", encoding="utf-8") as handle:
+            texts += [row["text"] for row in csv.DictReader(handle)]
+    return texts
+
+
 def _eval_public() -> Path | None:
     """The shared evaluation sample, beside the repository (or beside one of its parents)."""
     for parent in Path(__file__).resolve().parents:
@@ -143,16 +154,21 @@ def test_lingua_agrees_on_every_eval_public_text_the_shortcut_takes(
     candidates: tuple[str, ...],
 ) -> None:
     codes = language_codes(candidates, "candidates")
-    folder = _eval_public()
-    assert folder is not None
-    texts = []
-    for path in sorted(folder.glob("*.csv")):
-        with path.open(newline="", encoding="utf-8") as handle:
-            texts += [row["text"] for row in csv.DictReader(handle)]
+    texts = _eval_public_texts()
     taken = [words for words in map(strip_non_words, texts) if plainly_english(words)]
     assert len(taken) > len(texts) / 3  # the shortcut is worth having
     disagreements = [words for words in taken if lingua_other_language(words, codes, ENGLISH) != []]
     assert disagreements == []
+
+
+@pytest.mark.skipif(_eval_public() is None, reason="shared/eval-public is not beside the checkout")
+def test_texts_weighed_together_get_the_verdicts_they_get_one_at_a_time() -> None:
+    codes = language_codes(DEFAULT_CANDIDATES, "candidates")
+    texts = _eval_public_texts()[::3]  # a third of each file is plenty, and quick
+    left = [words for words in map(strip_non_words, texts) if not plainly_english(words)]
+    together = find_other_languages(left, codes, ENGLISH, min_chars=1)
+    assert together == [lingua_other_language(words, codes, ENGLISH) for words in left]
+    assert any(together)  # some of them are in another language
 
 
 def test_no_word_is_on_both_lists() -> None:
