@@ -49,6 +49,10 @@ PERSONAL_DATA: dict[str, tuple[Callable[[str], list[str]], Callable[[str], str]]
 shown in Slack and stored with every classification, so personal data is only ever reported
 masked ("07700 ••••23"); the full value stays in the preserved comment alone."""
 
+NEED_A_DIGIT = frozenset(("phone_number", "postcode", "home_address", "ni_number", "bank_details"))
+"""Personal-data kinds whose finders match only text with a digit in it (numbers, postcodes,
+house numbers): most comments have none, and they skip these finders."""
+
 LINK_KINDS = ("link", "link_shortener", "spam")
 WATCH_LIST_KINDS = ("named_officer", "named_councillor", "safeguarding_term", "threat_phrase")
 KINDS = (*PERSONAL_DATA, *LINK_KINDS, *WATCH_LIST_KINDS, "political", "other_language")
@@ -109,8 +113,11 @@ class RuleDetectors:
     def _detect(self, text: str, other_language: list[str]) -> Detections:
         spam_settings = self._settings.spam
         links = find_links(text, spam_settings.link_shorteners)
+        has_digit = any(map(str.isdigit, text))
         found: Detections = {
             kind: [mask(hit) for hit in finder(text)]
+            if has_digit or kind not in NEED_A_DIGIT
+            else []
             for kind, (finder, mask) in PERSONAL_DATA.items()
         }
         found["link"] = links
