@@ -11,6 +11,7 @@ import json
 import math
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from typing import Any
 
 GENESIS_HASH = "0" * 64
@@ -55,13 +56,19 @@ def normal(value: Any) -> Any:
         for key, item in value.items():
             if type(key) is not str:
                 return _normal(value)  # a key to check (or refuse) in the general path
-            result[key] = item if type(item) in _PLAIN else normal(item)
+            result[key] = item if _is_plain(item) else normal(item)
         return result
     if kind is list:
-        return [normal(item) for item in value]
+        return [item if _is_plain(item) else normal(item) for item in value]
     if kind is float and math.isfinite(value):
         return value
     return _normal(value)
+
+
+def _is_plain(value: Any) -> bool:
+    """Whether a value is its own JSON value (most of a snapshot's leaves)."""
+    kind = type(value)
+    return kind in _PLAIN or (kind is float and math.isfinite(value))
 
 
 def _normal(value: Any) -> Any:
@@ -91,7 +98,16 @@ def utc_iso(moment: datetime) -> str:
     """A time as ``YYYY-MM-DDTHH:MM:SS.ffffffZ`` in UTC; a naive time is taken as UTC."""
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    elif moment.tzinfo is not UTC:
+        moment = moment.astimezone(UTC)
+    return _utc_text(moment)
+
+
+@lru_cache(maxsize=256)
+def _utc_text(moment: datetime) -> str:
+    # Cached: a batch's rows and events mostly share one time, and formatting it is the slowest
+    # part of a snapshot. Only UTC times come here, and equal UTC times have equal fields.
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def canonical_json(value: Any) -> str:

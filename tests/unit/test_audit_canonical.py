@@ -7,6 +7,7 @@ from collections import OrderedDict
 from datetime import UTC, date, datetime, timedelta, timezone
 from enum import StrEnum
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -53,6 +54,15 @@ def test_times_are_utc_with_microseconds_whatever_their_zone() -> None:
     assert utc_iso(datetime(2026, 7, 1, 10, 0)) == "2026-07-01T10:00:00.000000Z"  # naive: UTC
     assert canonical_json({"d": date(2026, 7, 1)}) == '{"d":"2026-07-01"}'
     assert canonical_json((1, (2,))) == "[1,[2]]"
+
+
+def test_the_same_wall_clock_time_either_side_of_a_clock_change_is_two_times() -> None:
+    london = ZoneInfo("Europe/London")
+    first = datetime(2026, 10, 25, 1, 30, tzinfo=london)  # BST, then again in GMT
+    again = first.replace(fold=1)
+    assert utc_iso(first) == "2026-10-25T00:30:00.000000Z"
+    assert utc_iso(again) == "2026-10-25T01:30:00.000000Z"
+    assert utc_iso(first) == "2026-10-25T00:30:00.000000Z"  # asked again, answered the same
 
 
 def test_mappings_sequences_and_subclasses_take_their_plain_forms() -> None:
