@@ -31,7 +31,7 @@ from classifiers.detectors.language import (
     language_detector,
 )
 from classifiers.detectors.links import find_links, find_shortened_links, find_spam_signals
-from classifiers.detectors.watch_list import PhraseMatcher
+from classifiers.detectors.watch_list import PhraseMatcher, ascii_words
 from config.settings import DetectorSettings
 
 Detections = dict[str, list[str]]
@@ -123,8 +123,9 @@ class RuleDetectors:
         found["link"] = links
         found["link_shortener"] = find_shortened_links(links, spam_settings.link_shorteners)
         found["spam"] = find_spam_signals(text, links, spam_settings.max_links)
+        words = ascii_words(text) if text.isascii() else None
         for kind, matcher in self._watch_lists.items():
-            found[kind] = matcher.find(text)
+            found[kind] = matcher.find(text, words)
         found["other_language"] = other_language
         return {kind: _unique(hits) for kind, hits in found.items() if hits}
 

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from classifiers.detectors import KINDS, RuleDetectors, detect
 from classifiers.detectors.links import SPAM_SIGNALS, SPAM_WORDS
 from classifiers.detectors.rules import NEED_A_DIGIT, PERSONAL_DATA
+from classifiers.detectors.watch_list import PhraseMatcher
 from config.settings import DetectorSettings, SpamSettings, WatchListSettings
 
 DETECTORS = RuleDetectors(
@@ -127,6 +128,39 @@ def test_every_spam_phrase_contains_a_spam_word(text: str) -> None:
     # find_spam_signals looks for the phrases only when it sees one of these words.
     if any(pattern.search(text) for _, pattern in SPAM_SIGNALS):
         assert SPAM_WORDS.search(text)
+
+
+WATCHED = ("the clerk", "town clerk", "clerk", "Cllr Jones", "how old are you", "i know where")
+WATCH_FRAGMENTS = [
+    "the",
+    "The",
+    "CLERK",
+    "clerk",
+    "Clerks",
+    "town",
+    "cllr",
+    "Jones",
+    "how old",
+    "are you",
+    "I KNOW",
+    "where",
+    " ",
+    "  ",
+    ".",
+    ", ",
+    "_",
+    "-",
+    "\n",
+    "3",
+]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(WATCH_FRAGMENTS) | st.text(max_size=4), max_size=20).map("".join))
+def test_a_watch_list_finds_what_its_pattern_alone_finds(text: str) -> None:
+    # A term outside ASCII turns the first-word shortcut off and can match no ASCII text.
+    shortcut, pattern_only = PhraseMatcher(WATCHED), PhraseMatcher((*WATCHED, "zzé"))
+    assert shortcut.find(text) == pattern_only.find(text)
 
 
 def test_kinds_are_the_ones_the_policy_knows() -> None:
