@@ -38,12 +38,12 @@ class PhraseMatcher:
             if alternatives
             else None
         )
-        # The first words of the terms, when every term is plain ASCII: a term can only occur
-        # in an ASCII text that has its first word, and one set look is cheaper than the regex.
-        # (Outside ASCII, case-insensitive matching has special cases, e.g. the Kelvin sign.)
+        # Each term's words, when every term is plain ASCII: a term can only occur in an ASCII
+        # text that has all of its words, and looking for them in a set is cheaper than the
+        # regex. (Outside ASCII, case-insensitive matching has special cases, e.g. "K" for k.)
         keys = list(self._terms)
-        self._first_words = (
-            frozenset(key.split()[0] for key in keys) if all(map(str.isascii, keys)) else None
+        self._term_words = (
+            [frozenset(key.split()) for key in keys] if all(map(str.isascii, keys)) else None
         )
 
     def find(self, text: str, words: frozenset[str] | None = None) -> list[str]:
@@ -53,12 +53,10 @@ class PhraseMatcher:
         """
         if self._pattern is None:
             return []
-        if (
-            self._first_words is not None
-            and text.isascii()
-            and self._first_words.isdisjoint(ascii_words(text) if words is None else words)
-        ):
-            return []
+        if self._term_words is not None and text.isascii():
+            present = ascii_words(text) if words is None else words
+            if not any(term <= present for term in self._term_words):
+                return []
         return [self._terms.get(_key(hit), hit) for hit in self._pattern.findall(text)]
 
 
