@@ -5,11 +5,16 @@ from __future__ import annotations
 import time
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from classifiers.detectors import KINDS, RuleDetectors, detect
-from classifiers.detectors.links import SPAM_SIGNALS, SPAM_WORDS
+from classifiers.detectors.links import (
+    LINK_OR_EMAIL,
+    LINK_OR_EMAIL_MARK,
+    SPAM_SIGNALS,
+    SPAM_WORDS,
+)
 from classifiers.detectors.rules import NEED_A_DIGIT, PERSONAL_DATA
 from classifiers.detectors.watch_list import PhraseMatcher
 from config.settings import DetectorSettings, SpamSettings, WatchListSettings
@@ -128,6 +133,17 @@ def test_every_spam_phrase_contains_a_spam_word(text: str) -> None:
     # find_spam_signals looks for the phrases only when it sees one of these words.
     if any(pattern.search(text) for _, pattern in SPAM_SIGNALS):
         assert SPAM_WORDS.search(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts)
+@example("write to x@y_.1 today")  # an address whose dot has no letter after it
+@example("see http://localhost/page")  # a link without a dot
+@example("WWW.Example")
+def test_every_link_or_email_has_the_mark_looked_for_first(text: str) -> None:
+    # find_links scans for links and e-mail addresses only when it sees this mark.
+    if LINK_OR_EMAIL.search(text):
+        assert LINK_OR_EMAIL_MARK.search(text)
 
 
 WATCHED = ("the clerk", "town clerk", "clerk", "Cllr Jones", "how old are you", "i know where")
