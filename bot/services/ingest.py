@@ -41,7 +41,8 @@ from storage.models import (
 log = logging.getLogger(__name__)
 
 AutoEscalate = Callable[[Session, ReviewItem, Classification, datetime], object]
-"""Escalates a newly classified item when the policy says so, inside ingest's transaction."""
+"""Escalates a newly classified item the policy suggests escalating (it is called for those
+alone), inside ingest's transaction."""
 
 STORE_BATCH = 500
 CLASSIFY_BATCH = 64
@@ -317,14 +318,7 @@ class IngestService:
                 item.version += 1
                 item.priority = priority
                 item.updated_at = now
-            elif comment_id in new_items:  # two versions of one new comment in one batch
-                new_items[comment_id].update(
-                    comment_version_id=version_id,
-                    classification_id=classification_id,
-                    version=new_items[comment_id]["version"] + 1,
-                    priority=priority,
-                )
-            else:
+            else:  # a batch holds one version per comment: each comment's current one
                 new_items[comment_id] = {
                     "comment_id": comment_id,
                     "comment_version_id": version_id,
