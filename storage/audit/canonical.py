@@ -43,13 +43,17 @@ class NotCanonical(ValueError):
     """A value that has no canonical JSON form (e.g. NaN, bytes, a non-string key)."""
 
 
+class Normalised(dict[str, Any]):
+    """An object already in its logged form (a row's snapshot): ``normal`` takes it as it is."""
+
+
 def normal(value: Any) -> Any:
     """The JSON value a stored value is logged as: times as UTC ISO 8601, lists for tuples."""
     # Exact types first: every event's snapshot goes through here, mostly plain dicts, lists,
     # strings and numbers, and looking at the type once is much cheaper than isinstance
     # against a union or an abstract class. Anything else takes the general path below.
     kind = type(value)
-    if kind is str or kind is int or kind is bool or value is None:
+    if kind is str or kind is int or kind is bool or value is None or kind is Normalised:
         return value
     if kind is dict:
         result: dict[str, Any] = {}

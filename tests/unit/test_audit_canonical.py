@@ -14,9 +14,11 @@ import pytest
 from storage.audit.canonical import (
     GENESIS_HASH,
     HASHED_FIELDS,
+    Normalised,
     NotCanonical,
     canonical_json,
     event_hash,
+    normal,
     utc_iso,
 )
 
@@ -63,6 +65,13 @@ def test_the_same_wall_clock_time_either_side_of_a_clock_change_is_two_times() -
     assert utc_iso(first) == "2026-10-25T00:30:00.000000Z"
     assert utc_iso(again) == "2026-10-25T01:30:00.000000Z"
     assert utc_iso(first) == "2026-10-25T00:30:00.000000Z"  # asked again, answered the same
+
+
+def test_a_snapshot_marked_normalised_is_written_as_the_same_text() -> None:
+    row = {"b": [1, 2.5, None], "a": {"z": True, "at": "2026-07-01T00:00:00.000000Z"}, "c": "é"}
+    marked = Normalised(normal(row))
+    assert normal(marked) is marked  # not walked again
+    assert canonical_json(marked) == canonical_json(row)
 
 
 def test_mappings_sequences_and_subclasses_take_their_plain_forms() -> None:
