@@ -12,9 +12,9 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from itertools import islice
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Table, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -39,6 +39,8 @@ from storage.models import (
 )
 
 log = logging.getLogger(__name__)
+
+REVIEW_ITEMS = cast(Table, ReviewItem.__table__)
 
 AutoEscalate = Callable[[Session, ReviewItem, Classification, datetime], object]
 """Escalates a newly classified item the policy suggests escalating (it is called for those
@@ -339,8 +341,9 @@ class IngestService:
             comment_id: (item.id, item.version, item.priority) for comment_id, item in items.items()
         }
         if new_items:
+            # The table, not the mapped class: plain rows skip the ORM's per-row bookkeeping.
             new_ids = session.execute(
-                insert(ReviewItem).returning(ReviewItem.comment_id, ReviewItem.id),
+                insert(REVIEW_ITEMS).returning(REVIEW_ITEMS.c.comment_id, REVIEW_ITEMS.c.id),
                 list(new_items.values()),
             )
             for comment_id, item_id in new_ids:

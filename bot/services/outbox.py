@@ -12,9 +12,9 @@ import logging
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Table, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -25,6 +25,8 @@ from bot.logs import log_context
 from storage.models import OutboxMessage
 
 log = logging.getLogger(__name__)
+
+OUTBOX = cast(Table, OutboxMessage.__table__)
 
 LEASE = timedelta(minutes=2)
 MAX_BACKOFF = timedelta(minutes=15)
@@ -121,8 +123,9 @@ def enqueue_many(session: Session, messages: Sequence[Message], now: datetime) -
     if not rows:
         return
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(OutboxMessage).on_conflict_do_nothing(
-        index_elements=[OutboxMessage.idempotency_key]
+    # The table, not the mapped class: plain rows skip the ORM's per-row bookkeeping.
+    statement = dialect.insert(OUTBOX).on_conflict_do_nothing(
+        index_elements=[OUTBOX.c.idempotency_key]
     )
     session.execute(statement, list(rows.values()))
 
