@@ -8,6 +8,7 @@ transaction open, and a crash between the two leaves unclassified versions that 
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
@@ -191,10 +192,10 @@ class IngestService:
                 recorded = self._record(session, results)
             self._classified_through = pending[-1].id
             model = self._classifier.model.name
-            for result in recorded:
-                suggested = result.suggestion.action.value
-                metrics.COMMENTS_CLASSIFIED.labels(model, suggested).inc()
-                metrics.CARDS_QUEUED.labels(suggested).inc()
+            suggested = Counter(result.suggestion.action.value for result in recorded)
+            for action, count in suggested.items():
+                metrics.COMMENTS_CLASSIFIED.labels(model, action).inc(count)
+                metrics.CARDS_QUEUED.labels(action).inc(count)
             total += len(results)
 
     def _classify(self, versions: Sequence[PendingVersion]) -> list[ClassifiedVersion]:
