@@ -121,7 +121,11 @@ class CommentVersion(Base):
     """The text of a comment as seen at one time; a new version when the author edits."""
 
     __tablename__ = "comment_versions"
-    __table_args__ = (UniqueConstraint("comment_id", "version"),)
+    __table_args__ = (
+        UniqueConstraint("comment_id", "version"),
+        # Ingest counts the comments that carry each text (repeated_text) for every batch.
+        Index("ix_comment_versions_content_sha256_comment_id", "content_sha256", "comment_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     comment_id: Mapped[int] = mapped_column(ForeignKey("comments.id"))

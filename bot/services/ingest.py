@@ -8,24 +8,27 @@ transaction open, and a crash between the two leaves unclassified versions that 
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from itertools import islice
+from typing import Any, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import metrics
 from bot.clock import Clock
 from bot.hashing import content_sha256
-from bot.services.outbox import enqueue
+from bot.services.outbox import Message, enqueue, enqueue_many
 from classifiers.base import Classifier
 from classifiers.detectors import RuleDetectors
 from classifiers.policy import SuggestedAction, Suggestion, suggest
 from config.settings import DetectorSettings, PolicySettings
 from platforms.types import IncomingComment, Platform
+from storage.audit.capture import insert_logged
 from storage.models import (
     Account,
     Author,
@@ -38,11 +41,19 @@ from storage.models import (
 
 log = logging.getLogger(__name__)
 
+REVIEW_ITEMS = cast(Table, ReviewItem.__table__)
+
 AutoEscalate = Callable[[Session, ReviewItem, Classification, datetime], object]
-"""Escalates a newly classified item when the policy says so, inside ingest's transaction."""
+"""Escalates a newly classified item the policy suggests escalating (it is called for those
+alone), inside ingest's transaction."""
 
 STORE_BATCH = 500
-CLASSIFY_BATCH = 64
+CLASSIFY_BATCH = 256
+"""Versions classified and recorded together. Each batch costs a few queries, a commit and a
+call into the language models besides its rows: at 64 that was a third of an import's queue
+step (bench/ingest.py). The classifier still scores in its own smaller batches, and the
+transaction opens only after scoring, so a bigger batch only means cards arrive in bigger
+groups during a backlog."""
 
 PRIORITY = {
     SuggestedAction.ESCALATE: 30,
@@ -95,6 +106,7 @@ class IngestService:
         self._tz = tz
         self._repeated_text_threshold = repeated_text_threshold
         self._escalate = escalate
+        self._classified_through = 0  # every version up to this id is classified or taken
 
     def ingest(self, comments: Iterable[IncomingComment]) -> StoreReport:
         """Store the comments, then classify and queue everything not yet classified."""
@@ -162,34 +174,36 @@ class IngestService:
     def classify_pending(self) -> int:
         """Classify current comment versions that have no classification yet; return how many."""
         total = 0
-        after_id = 0
         while True:
-            # Each batch starts where the last one ended: everything before it is classified
-            # (or was taken by another caller), and rescanning it would make a long import
-            # quadratic. New and edited versions always get higher ids.
+            # Each batch starts where the last one ended, and so does this service's next call
+            # (an import calls once a chunk): everything before it is classified (or was taken
+            # by another caller), and rescanning it would make a long import quadratic. New and
+            # edited versions always get higher ids. On PostgreSQL a version committed after
+            # one with a higher id can be passed over; the scheduler's pass, with a new service
+            # that starts from the beginning, classifies it.
             with self._sessions() as session:
-                pending = _pending_versions(session, CLASSIFY_BATCH, after_id)
+                pending = _pending_versions(session, CLASSIFY_BATCH, self._classified_through)
             if not pending:
                 return total
-            after_id = pending[-1].id
             with metrics.CLASSIFICATION_SECONDS.time():
                 results = self._classify(pending)
             metrics.CLASSIFICATION_BATCH.observe(len(results))
             with self._sessions.begin() as session:
                 recorded = self._record(session, results)
+            self._classified_through = pending[-1].id
             model = self._classifier.model.name
-            for result in recorded:
-                suggested = result.suggestion.action.value
-                metrics.COMMENTS_CLASSIFIED.labels(model, suggested).inc()
-                metrics.CARDS_QUEUED.labels(suggested).inc()
+            suggested = Counter(result.suggestion.action.value for result in recorded)
+            for action, count in suggested.items():
+                metrics.COMMENTS_CLASSIFIED.labels(model, action).inc(count)
+                metrics.CARDS_QUEUED.labels(action).inc(count)
             total += len(results)
 
     def _classify(self, versions: Sequence[PendingVersion]) -> list[ClassifiedVersion]:
         scores = self._classifier.score([version.text for version in versions])
         repeats = self._repeat_counts([version.content_sha256 for version in versions])
+        found = self._detectors.detect_all([version.text for version in versions])
         results = []
-        for version, version_scores in zip(versions, scores, strict=True):
-            detections = self._detectors.detect(version.text)
+        for version, version_scores, detections in zip(versions, scores, found, strict=True):
             copies = repeats.get(version.content_sha256, 0)
             if copies >= self._repeated_text_threshold:
                 # A copy-paste campaign or a spam flood: the same words from several comments.
@@ -208,9 +222,12 @@ class IngestService:
     def _repeat_counts(self, digests: Sequence[str]) -> dict[str, int]:
         """How many stored comments carry each text (by content hash)."""
         with self._sessions() as session:
+            # Read from the (content_sha256, comment_id) index alone: no table rows.
             rows = session.execute(
-                select(CommentVersion.content_sha256, func.count(func.distinct(Comment.id)))
-                .join(Comment, Comment.id == CommentVersion.comment_id)
+                select(
+                    CommentVersion.content_sha256,
+                    func.count(func.distinct(CommentVersion.comment_id)),
+                )
                 .where(CommentVersion.content_sha256.in_(set(digests)))
                 .group_by(CommentVersion.content_sha256)
             ).all()
@@ -222,17 +239,21 @@ class IngestService:
         """Store a batch's classifications and queue their cards; return those recorded.
 
         Done for the whole batch with a few bulk statements: the versions and review items are
-        read (and locked) together, and new rows are flushed together.
+        read (and locked) together, and the new classifications, review items and cards are
+        each inserted with one statement (an ORM object apiece would cost more than the rest of
+        the import together).
         """
         now = self._clock()
         ids = [result.comment_version_id for result in results]
         # Several callers classify (the scheduler, a webhook's follow-up, `smat-bot poll`): lock
         # the versions and skip any another caller recorded first, so a version is never
         # classified twice (which would re-open a card someone had already decided).
-        versions = {
-            version.id: version
-            for version in session.scalars(
-                select(CommentVersion).where(CommentVersion.id.in_(ids)).with_for_update()
+        comment_of = {
+            version_id: comment_id
+            for version_id, comment_id in session.execute(
+                select(CommentVersion.id, CommentVersion.comment_id)
+                .where(CommentVersion.id.in_(ids))
+                .with_for_update()
             )
         }
         already = set(
@@ -245,54 +266,50 @@ class IngestService:
         todo = [
             r
             for r in results
-            if r.comment_version_id in versions and r.comment_version_id not in already
+            if r.comment_version_id in comment_of and r.comment_version_id not in already
         ]
-        classifications = {}
-        for result in todo:
-            suggestion = result.suggestion
-            classification = Classification(
-                comment_version_id=result.comment_version_id,
-                model_name=self._classifier.model.name,
-                model_version=self._classifier.model.version,
-                scores=result.scores,
-                thresholds=dict(self._policy.thresholds),
-                detections=result.detections,
-                suggested_action=suggestion.action.value,
-                reason_code=suggestion.reason_code,
-                clause=suggestion.clause,
-                explanation=suggestion.explanation,
-                classified_at=now,
-            )
-            session.add(classification)
-            classifications[result.comment_version_id] = classification
-        session.flush()
+        if not todo:
+            return todo
+        model = self._classifier.model
+        thresholds = dict(self._policy.thresholds)
+        classification_ids = insert_logged(
+            session,
+            Classification,
+            [
+                {
+                    "comment_version_id": result.comment_version_id,
+                    "model_name": model.name,
+                    "model_version": model.version,
+                    "scores": result.scores,
+                    "thresholds": thresholds,
+                    "detections": result.detections,
+                    "suggested_action": result.suggestion.action.value,
+                    "reason_code": result.suggestion.reason_code,
+                    "clause": result.suggestion.clause,
+                    "explanation": result.suggestion.explanation,
+                    "classified_at": now,
+                }
+                for result in todo
+            ],
+            key="comment_version_id",
+        )
         # Locked: a click claiming an item's version at the same moment must not be lost.
-        comment_ids = [versions[r.comment_version_id].comment_id for r in todo]
         items = {
             item.comment_id: item
             for item in session.scalars(
-                select(ReviewItem).where(ReviewItem.comment_id.in_(comment_ids)).with_for_update()
+                select(ReviewItem)
+                .where(ReviewItem.comment_id.in_([comment_of[r.comment_version_id] for r in todo]))
+                .with_for_update()
             )
         }
+        new_items: dict[int, dict[str, Any]] = {}
         for result in todo:
-            version = versions[result.comment_version_id]
-            classification = classifications[version.id]
+            version_id = result.comment_version_id
+            classification_id = classification_ids[version_id]
+            comment_id = comment_of[version_id]
             priority = PRIORITY[result.suggestion.action]
-            item = items.get(version.comment_id)
-            if item is None:
-                item = ReviewItem(
-                    comment_id=version.comment_id,
-                    comment_version_id=version.id,
-                    classification_id=classification.id,
-                    status="pending",
-                    version=1,
-                    priority=priority,
-                    created_at=now,
-                    updated_at=now,
-                )
-                session.add(item)
-                items[version.comment_id] = item
-            else:
+            item = items.get(comment_id)
+            if item is not None:
                 # An edit re-enters triage: a decision on the old text does not cover the new
                 # one, and neither does a removal someone asked for but nobody approved yet.
                 session.execute(
@@ -303,26 +320,65 @@ class IngestService:
                     )
                     .values(status="superseded", resolved_at=now)
                 )
-                item.comment_version_id = version.id
-                item.classification_id = classification.id
+                item.comment_version_id = version_id
+                item.classification_id = classification_id
                 item.status = "pending"
                 item.version += 1
                 item.priority = priority
                 item.updated_at = now
-        session.flush()
-        for result in todo:
-            version = versions[result.comment_version_id]
-            item = items[version.comment_id]
-            if self._escalate is not None:
-                self._escalate(session, item, classifications[version.id], now)
-            enqueue(
-                session,
-                kind="slack.sync_card",
-                key=f"slack.sync_card:{item.id}:{item.version}",
-                payload={"review_item_id": item.id},
-                priority=item.priority,
-                now=now,
+            else:  # a batch holds one version per comment: each comment's current one
+                new_items[comment_id] = {
+                    "comment_id": comment_id,
+                    "comment_version_id": version_id,
+                    "classification_id": classification_id,
+                    "status": "pending",
+                    "version": 1,
+                    "priority": priority,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+        # Item id, version and priority by comment: the card's key and place in the queue.
+        cards: dict[int, tuple[int, int, int]] = {
+            comment_id: (item.id, item.version, item.priority) for comment_id, item in items.items()
+        }
+        if new_items:
+            # The table, not the mapped class: plain rows skip the ORM's per-row bookkeeping.
+            new_ids = session.execute(
+                insert(REVIEW_ITEMS).returning(REVIEW_ITEMS.c.comment_id, REVIEW_ITEMS.c.id),
+                list(new_items.values()),
             )
+            for comment_id, item_id in new_ids:
+                row = new_items[comment_id]
+                cards[comment_id] = (item_id, row["version"], row["priority"])
+        session.flush()
+        if self._escalate is not None:
+            # Only a suggestion to escalate can open an escalation: load just those rows.
+            for result in todo:
+                if result.suggestion.action is SuggestedAction.ESCALATE:
+                    item_id = cards[comment_of[result.comment_version_id]][0]
+                    self._escalate(
+                        session,
+                        session.get_one(ReviewItem, item_id),
+                        session.get_one(
+                            Classification, classification_ids[result.comment_version_id]
+                        ),
+                        now,
+                    )
+        enqueue_many(
+            session,
+            [
+                Message(
+                    kind="slack.sync_card",
+                    key=f"slack.sync_card:{item_id}:{version}",
+                    payload={"review_item_id": item_id},
+                    priority=priority,
+                )
+                for item_id, version, priority in (
+                    cards[comment_of[result.comment_version_id]] for result in todo
+                )
+            ],
+            now,
+        )
         return todo
 
 

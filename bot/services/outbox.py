@@ -12,9 +12,10 @@ import logging
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Table, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -24,6 +25,8 @@ from bot.logs import log_context
 from storage.models import OutboxMessage
 
 log = logging.getLogger(__name__)
+
+OUTBOX = cast(Table, OutboxMessage.__table__)
 
 LEASE = timedelta(minutes=2)
 MAX_BACKOFF = timedelta(minutes=15)
@@ -83,6 +86,48 @@ def enqueue(
     except IntegrityError:
         # Another process queued the same message between our check and insert: that is fine.
         log.debug("outbox message %s already queued", key)
+
+
+@dataclass(frozen=True)
+class Message:
+    """An outgoing call to queue: its handler's kind, idempotency key, payload and priority."""
+
+    kind: str
+    key: str
+    payload: Mapping[str, Any]
+    priority: int
+
+
+def enqueue_many(session: Session, messages: Sequence[Message], now: datetime) -> None:
+    """Add each message unless one with its idempotency key exists, in one statement.
+
+    The same as calling ``enqueue`` for each in turn (the first of two with one key wins), for a
+    batch: ``INSERT ... ON CONFLICT DO NOTHING`` skips the keys already queued, so no look-up
+    precedes it, and a message another process queues at the same moment is skipped rather
+    than failing the transaction.
+    """
+    rows: dict[str, dict[str, Any]] = {}
+    for message in messages:
+        if message.key in rows:
+            continue  # as enqueue: the first message with a key is the one queued
+        rows[message.key] = {
+            "kind": message.kind,
+            "idempotency_key": message.key,
+            "payload": dict(message.payload),
+            "status": "pending",
+            "priority": message.priority,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        }
+    if not rows:
+        return
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    # The table, not the mapped class: plain rows skip the ORM's per-row bookkeeping.
+    statement = dialect.insert(OUTBOX).on_conflict_do_nothing(
+        index_elements=[OUTBOX.c.idempotency_key]
+    )
+    session.execute(statement, list(rows.values()))
 
 
 class OutboxDispatcher:

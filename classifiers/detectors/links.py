@@ -40,6 +40,10 @@ that are also English words (is, it, to, me, in, at) are left out."""
 # fmt: on
 
 TRAILING_PUNCTUATION = ".,;:!?)]}'\""
+
+LINK_OR_EMAIL_MARK = re.compile(r"://|www\.|@|[a-z0-9-]\.[a-z]", re.IGNORECASE)
+"""What every match of ``LINK_OR_EMAIL`` contains (a scheme, "www.", "@", or a dot between a
+label and a letter): most comments have none, and one look for it is cheaper than the scan."""
 """Characters that end a sentence or a bracket rather than the link they follow."""
 
 
@@ -50,6 +54,8 @@ def find_links(text: str, shorteners: Iterable[str] = ()) -> list[str]:
     common top-level domain, is followed by a path, or is one of the given link shorteners.
     E-mail addresses and decimal numbers are not links.
     """
+    if not LINK_OR_EMAIL_MARK.search(text):
+        return []
     shortener_hosts = frozenset(host.lower() for host in shorteners)
     links = []
     for match in LINK_OR_EMAIL.finditer(text):
@@ -116,7 +122,18 @@ removal reason, and residents' ordinary talk ("I work from home", "the council s
 must not trip them."""
 
 
+SPAM_WORDS = re.compile(
+    r"\b(?:click|mak|earn|work|guaranteed|double|bitcoin|crypto|forex|binary|invest|trad"
+    r"|financial)",
+    re.IGNORECASE,
+)
+"""The words the spam phrases start with: a text with none of them has no spam phrase, and one
+look for them is cheaper than looking for every phrase."""
+
+
 def find_spam_signals(text: str, links: Sequence[str], max_links: int) -> list[str]:
     """Why the text looks like spam: too many links, or spam phrases (none for one plain link)."""
     signals = [f"{len(links)} links (more than {max_links})"] if len(links) > max_links else []
+    if not SPAM_WORDS.search(text):
+        return signals
     return signals + [name for name, pattern in SPAM_SIGNALS if pattern.search(text)]

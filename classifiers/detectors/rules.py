@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import cache
 
 from classifiers.detectors.addresses import (
@@ -26,11 +26,12 @@ from classifiers.detectors.identifiers import (
 from classifiers.detectors.language import (
     DEFAULT_CANDIDATES,
     find_other_language,
+    find_other_languages,
     language_codes,
     language_detector,
 )
 from classifiers.detectors.links import find_links, find_shortened_links, find_spam_signals
-from classifiers.detectors.watch_list import PhraseMatcher
+from classifiers.detectors.watch_list import PhraseMatcher, ascii_words
 from config.settings import DetectorSettings
 
 Detections = dict[str, list[str]]
@@ -47,6 +48,10 @@ PERSONAL_DATA: dict[str, tuple[Callable[[str], list[str]], Callable[[str], str]]
 """Personal-data kinds: their finder and the mask applied to what it finds. Detections are
 shown in Slack and stored with every classification, so personal data is only ever reported
 masked ("07700 ••••23"); the full value stays in the preserved comment alone."""
+
+NEED_A_DIGIT = frozenset(("phone_number", "postcode", "home_address", "ni_number", "bank_details"))
+"""Personal-data kinds whose finders match only text with a digit in it (numbers, postcodes,
+house numbers): most comments have none, and they skip these finders."""
 
 LINK_KINDS = ("link", "link_shortener", "spam")
 WATCH_LIST_KINDS = ("named_officer", "named_councillor", "safeguarding_term", "threat_phrase")
@@ -90,20 +95,38 @@ class RuleDetectors:
 
     def detect(self, text: str) -> Detections:
         """Run every detector; only kinds that found something appear in the result."""
+        other_language = find_other_language(
+            text, self._candidates, self._covered, self._settings.language.min_chars
+        )
+        return self._detect(text, other_language)
+
+    def detect_all(self, texts: Sequence[str]) -> list[Detections]:
+        """``detect`` for each text, with the language models weighing the batch in parallel."""
+        languages = find_other_languages(
+            texts, self._candidates, self._covered, self._settings.language.min_chars
+        )
+        return [
+            self._detect(text, other_language)
+            for text, other_language in zip(texts, languages, strict=True)
+        ]
+
+    def _detect(self, text: str, other_language: list[str]) -> Detections:
         spam_settings = self._settings.spam
         links = find_links(text, spam_settings.link_shorteners)
+        has_digit = any(map(str.isdigit, text))
         found: Detections = {
             kind: [mask(hit) for hit in finder(text)]
+            if has_digit or kind not in NEED_A_DIGIT
+            else []
             for kind, (finder, mask) in PERSONAL_DATA.items()
         }
         found["link"] = links
         found["link_shortener"] = find_shortened_links(links, spam_settings.link_shorteners)
         found["spam"] = find_spam_signals(text, links, spam_settings.max_links)
+        words = ascii_words(text) if text.isascii() else None
         for kind, matcher in self._watch_lists.items():
-            found[kind] = matcher.find(text)
-        found["other_language"] = find_other_language(
-            text, self._candidates, self._covered, self._settings.language.min_chars
-        )
+            found[kind] = matcher.find(text, words)
+        found["other_language"] = other_language
         return {kind: _unique(hits) for kind, hits in found.items() if hits}
 
     def warm_up(self) -> None:

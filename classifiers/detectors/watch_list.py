@@ -38,9 +38,28 @@ class PhraseMatcher:
             if alternatives
             else None
         )
+        # Each term's words, when every term is plain ASCII: a term can only occur in an ASCII
+        # text that has all of its words, and looking for them in a set is cheaper than the
+        # regex. (Outside ASCII, case-insensitive matching has special cases, e.g. "K" for k.)
+        keys = list(self._terms)
+        self._term_words = (
+            [frozenset(key.split()) for key in keys] if all(map(str.isascii, keys)) else None
+        )
 
-    def find(self, text: str) -> list[str]:
-        """The listed terms the text contains, in order of appearance, as the list spells them."""
+    def find(self, text: str, words: frozenset[str] | None = None) -> list[str]:
+        """The listed terms the text contains, in order of appearance, as the list spells them.
+
+        ``words`` may give ``ascii_words(text)``, worked out once for several matchers.
+        """
         if self._pattern is None:
             return []
+        if self._term_words is not None and text.isascii():
+            present = ascii_words(text) if words is None else words
+            if not any(term <= present for term in self._term_words):
+                return []
         return [self._terms.get(_key(hit), hit) for hit in self._pattern.findall(text)]
+
+
+def ascii_words(text: str) -> frozenset[str]:
+    """The lower-cased words (runs of letters and digits) of an ASCII text."""
+    return frozenset(_WORD.findall(text.lower()))

@@ -11,6 +11,7 @@ import json
 import math
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from typing import Any
 
 GENESIS_HASH = "0" * 64
@@ -34,12 +35,47 @@ HASHED_FIELDS = (
 """Every stored column of an event except its own hash."""
 
 
+_PLAIN = frozenset({str, int, bool, type(None)})
+"""Types whose values are their own JSON value."""
+
+
 class NotCanonical(ValueError):
     """A value that has no canonical JSON form (e.g. NaN, bytes, a non-string key)."""
 
 
+class Normalised(dict[str, Any]):
+    """An object already in its logged form (a row's snapshot): ``normal`` takes it as it is."""
+
+
 def normal(value: Any) -> Any:
     """The JSON value a stored value is logged as: times as UTC ISO 8601, lists for tuples."""
+    # Exact types first: every event's snapshot goes through here, mostly plain dicts, lists,
+    # strings and numbers, and looking at the type once is much cheaper than isinstance
+    # against a union or an abstract class. Anything else takes the general path below.
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None or kind is Normalised:
+        return value
+    if kind is dict:
+        result: dict[str, Any] = {}
+        for key, item in value.items():
+            if type(key) is not str:
+                return _normal(value)  # a key to check (or refuse) in the general path
+            result[key] = item if _is_plain(item) else normal(item)
+        return result
+    if kind is list:
+        return [item if _is_plain(item) else normal(item) for item in value]
+    if kind is float and math.isfinite(value):
+        return value
+    return _normal(value)
+
+
+def _is_plain(value: Any) -> bool:
+    """Whether a value is its own JSON value (most of a snapshot's leaves)."""
+    kind = type(value)
+    return kind in _PLAIN or (kind is float and math.isfinite(value))
+
+
+def _normal(value: Any) -> Any:
     if value is None or isinstance(value, bool | int | str):
         return value
     if isinstance(value, float):
@@ -51,7 +87,7 @@ def normal(value: Any) -> Any:
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, Mapping):
-        result: dict[str, Any] = {}
+        result = {}
         for key, item in value.items():
             if not isinstance(key, str):
                 raise NotCanonical(f"object key {key!r} is not a string")
@@ -66,7 +102,16 @@ def utc_iso(moment: datetime) -> str:
     """A time as ``YYYY-MM-DDTHH:MM:SS.ffffffZ`` in UTC; a naive time is taken as UTC."""
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    elif moment.tzinfo is not UTC:
+        moment = moment.astimezone(UTC)
+    return _utc_text(moment)
+
+
+@lru_cache(maxsize=256)
+def _utc_text(moment: datetime) -> str:
+    # Cached: a batch's rows and events mostly share one time, and formatting it is the slowest
+    # part of a snapshot. Only UTC times come here, and equal UTC times have equal fields.
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def canonical_json(value: Any) -> str:

@@ -10,12 +10,12 @@ is logged; a row inserted and rolled back inside a savepoint leaves no event.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Delete, Table, Update, event, inspect, select
+from sqlalchemy import Delete, Table, Update, event, insert, inspect, select
 from sqlalchemy.orm import (
     ORMExecuteState,
     Session,
@@ -36,11 +36,13 @@ from storage.audit.registry import (
     AuditedTable,
     Change,
 )
-from storage.models import Member
+from storage.models import Base, Member
 
 CLOCK_KEY = "smat_audit_clock"
 _PENDING_KEY = "smat_audit_pending"
 _ACTOR_KEY = "smat_audit_actor"
+_NOTED_INSERT = "smat_audit_noted_insert"
+"""Marks the one bulk INSERT into an audited table the log sees: ``insert_logged``'s."""
 
 MEMBERS = cast(Table, Member.__table__)
 
@@ -82,6 +84,35 @@ def acting_as(session: Session, actor: Actor) -> None:
 def add_event(session: Session, draft: EventDraft) -> None:
     """Append an event that is not a row change (e.g. new settings) when the transaction commits."""
     _pending(session).extra.append(draft)
+
+
+def insert_logged(
+    session: Session, model: type[Base], rows: Sequence[Mapping[str, Any]], *, key: str
+) -> dict[Any, int]:
+    """Insert rows into an audited table in one statement; return their ids by ``key``'s value.
+
+    For batches too large to pay for an ORM object each (a bulk import's classifications): the
+    new ids are noted here, so at commit the rows are read back and logged exactly as rows added
+    with ``session.add()`` are. ``key`` names a column whose values tell the rows apart (the
+    order of a multi-row INSERT's RETURNING is not guaranteed, and asking for it costs one
+    statement a row on SQLite).
+    """
+    spec = _spec_of_class(model)
+    if spec is None:
+        raise ValueError(f"{model.__name__} is not audited: insert its rows directly")
+    if len({row[key] for row in rows}) != len(rows):
+        raise ValueError(f"{spec.name}: the rows' {key} values must differ to tell their ids")
+    if not rows:
+        return {}
+    table = spec.table
+    statement = (
+        insert(model).returning(table.c[key], table.c.id).execution_options(**{_NOTED_INSERT: True})
+    )
+    ids = {value: row_id for value, row_id in session.execute(statement, list(rows))}
+    pending = _pending(session)
+    for row_id in sorted(ids.values()):
+        pending.note(spec.name, row_id, CREATED, frozenset())
+    return ids
 
 
 def _pending(session: Session) -> _Pending:
@@ -131,9 +162,11 @@ def _do_orm_execute(state: ORMExecuteState) -> Any:
     if spec is None:
         return None
     if state.is_insert:
+        if state.execution_options.get(_NOTED_INSERT):
+            return None  # insert_logged notes the new rows' ids itself
         raise AuditBypass(
             f"bulk INSERT into {spec.name} would bypass the decision log; "
-            "add the rows with session.add() instead"
+            "add the rows with session.add() or insert_logged() instead"
         )
     # Find (and lock) the rows the statement will touch, then note them once it has run.
     table = spec.table

@@ -9,7 +9,13 @@ from typing import Any, cast
 
 from sqlalchemy import Connection, RowMapping, Table, insert, inspect, select, text
 
-from storage.audit.canonical import GENESIS_HASH, canonical_json, event_hash, normal
+from storage.audit.canonical import (
+    GENESIS_HASH,
+    Normalised,
+    canonical_json,
+    event_hash,
+    normal,
+)
 from storage.audit.registry import AUDITED, SYSTEM, Actor, AuditedTable
 from storage.models import AuditEvent
 
@@ -94,9 +100,12 @@ def append_events(connection: Connection, drafts: Sequence[EventDraft], now: dat
     return seq
 
 
-def snapshot(spec: AuditedTable, row: Mapping[Any, Any], columns: Iterable[str]) -> dict[str, Any]:
-    """The logged form of a row: its audited columns as canonical JSON values."""
-    return {name: normal(row[name]) for name in columns}
+def snapshot(spec: AuditedTable, row: Mapping[Any, Any], columns: Iterable[str]) -> Normalised:
+    """The logged form of a row: its audited columns as canonical JSON values.
+
+    Marked as such, so that turning it into an event's JSON does not walk it a second time.
+    """
+    return Normalised({name: normal(row[name]) for name in columns})
 
 
 def read_rows(

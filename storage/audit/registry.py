@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import Connection, Table, select
@@ -76,22 +77,23 @@ class AuditedTable:
     reason: ReasonRule | None
     model_info: ModelRule | None
 
-    @property
+    # Cached: looked at for every row logged, and a mapped table does not change.
+    @cached_property
     def table(self) -> Table:
         """The mapped table."""
         table = self.model.__table__
         assert isinstance(table, Table)
         return table
 
-    @property
+    @cached_property
     def name(self) -> str:
         """The table's name, as events record it."""
         return self.table.name
 
-    @property
-    def columns(self) -> list[str]:
+    @cached_property
+    def columns(self) -> tuple[str, ...]:
         """The columns an event's snapshot holds (all but the excluded), in table order."""
-        return [c.name for c in self.table.columns if c.name not in self.exclude]
+        return tuple(c.name for c in self.table.columns if c.name not in self.exclude)
 
 
 AUDITED: dict[str, AuditedTable] = {}

@@ -16,11 +16,11 @@ from bot.container import Container, build
 from bot.services.review import Action, DecisionRequest, Recorded, Requested
 from storage import migrate
 from storage.audit.canonical import GENESIS_HASH, event_hash
-from storage.audit.capture import AuditBypass
+from storage.audit.capture import AuditBypass, insert_logged
 from storage.audit.chain import EVENTS
 from storage.audit.verify import Anchor, Report, verify
 from storage.db import make_engine, session_factory
-from storage.models import CannedResponseVersion, Member
+from storage.models import CannedResponseVersion, Classification, Member, ReviewItem
 from tests.conftest import MakeSettings
 from tests.fakes.classifier import KeywordClassifier
 from tests.fakes.clock import FakeClock
@@ -230,6 +230,67 @@ def test_a_change_rolled_back_in_a_savepoint_leaves_no_event(container: Containe
         session.rollback()
     assert len(_events(container.engine)) == before
     _ok(verify(container.engine))
+
+
+def test_an_imports_classifications_are_each_logged_with_their_stored_row(
+    container: Container,
+) -> None:
+    container.ingest().ingest(
+        [incoming(f"bulk{n}", f"Comment number {n} about the bins") for n in range(70)]
+    )
+    table = Classification.__table__
+    with container.engine.connect() as connection:
+        rows = {row["id"]: row for row in connection.execute(select(table)).mappings()}
+    logged = [
+        e
+        for e in _events(container.engine)
+        if e["subject_table"] == "classifications" and e["kind"] == "created"
+    ]
+    assert sorted(e["subject_id"] for e in logged) == sorted(rows)  # each one, once
+    for event in logged:
+        payload = json.loads(event["payload"])
+        row = rows[event["subject_id"]]
+        assert payload["comment_version_id"] == row["comment_version_id"]
+        assert payload["scores"] == row["scores"]
+        assert payload["detections"] == row["detections"]
+    _ok(verify(container.engine))
+
+
+def test_a_bulk_insert_the_log_is_told_of_leaves_no_event_when_rolled_back(
+    container: Container,
+) -> None:
+    before = len(_events(container.engine))
+    row = {
+        "comment_version_id": 1,
+        "model_name": "m",
+        "model_version": "1",
+        "scores": {},
+        "thresholds": {},
+        "detections": {},
+        "suggested_action": "approve",
+        "explanation": "x",
+        "classified_at": container.clock(),
+    }
+    with container.sessions.begin() as session:
+        savepoint = session.begin_nested()
+        ids = insert_logged(session, Classification, [row], key="comment_version_id")
+        assert list(ids) == [1]
+        savepoint.rollback()
+    assert len(_events(container.engine)) == before
+    _ok(verify(container.engine))
+
+
+def test_a_bulk_insert_the_log_cannot_use_is_refused(container: Container) -> None:
+    with container.sessions.begin() as session:
+        with pytest.raises(ValueError, match="ReviewItem is not audited"):
+            insert_logged(session, ReviewItem, [{"comment_id": 1}], key="comment_id")
+        with pytest.raises(ValueError, match="comment_version_id values must differ"):
+            insert_logged(
+                session,
+                Classification,
+                [{"comment_version_id": 1}, {"comment_version_id": 1}],
+                key="comment_version_id",
+            )
 
 
 def test_a_bulk_insert_into_an_audited_table_is_refused(container: Container) -> None:

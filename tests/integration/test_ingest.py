@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from bot.container import Container, build
+from bot.services.ingest import CLASSIFY_BATCH
 from bot.services.review import Action, DecisionRequest
 from platforms.types import Source
 from storage.models import (
@@ -113,12 +114,37 @@ def test_versions_stored_but_not_classified_are_picked_up_later(
     classifier = KeywordClassifier()
     container = _container(make_settings, classifier)
     ingest = container.ingest()
-    ingest.store([incoming(f"c{i}", f"comment {i}") for i in range(70)])  # then "crash"
+    total = CLASSIFY_BATCH + 6
+    ingest.store([incoming(f"c{i}", f"comment {i}") for i in range(total)])  # then "crash"
     assert _count(container, Classification) == 0
-    assert ingest.classify_pending() == 70
+    assert ingest.classify_pending() == total
     assert ingest.classify_pending() == 0
-    assert _count(container, ReviewItem) == 70
-    assert [len(batch) for batch in classifier.calls] == [64, 6]
+    assert _count(container, ReviewItem) == total
+    assert [len(batch) for batch in classifier.calls] == [CLASSIFY_BATCH, 6]
+
+
+def test_a_service_resumes_where_it_left_off_and_a_new_one_starts_afresh(
+    make_settings: MakeSettings,
+) -> None:
+    classifier = KeywordClassifier()
+    container = _container(make_settings, classifier)
+    ingest = container.ingest()
+    ingest.ingest([incoming(f"c{i}", f"comment {i}") for i in range(3)])
+    # The first version loses its classification, as if another process had stored it late.
+    with container.sessions.begin() as session:
+        first = session.scalars(select(Classification).order_by(Classification.id)).first()
+        assert first is not None
+        item = session.scalars(
+            select(ReviewItem).where(ReviewItem.classification_id == first.id)
+        ).one()
+        item.classification_id = None
+        session.flush()
+        session.delete(first)
+    calls = len(classifier.calls)
+    assert ingest.classify_pending() == 0  # an import's next chunk does not rescan the table
+    assert len(classifier.calls) == calls
+    assert container.ingest().classify_pending() == 1  # the scheduler's pass finds it
+    assert _count(container, Classification) == 3
 
 
 def test_a_version_is_never_classified_twice(make_settings: MakeSettings) -> None:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import timedelta
 
 from sqlalchemy import select
 
 from bot.container import Container, build
+from bot.services.outbox import Message, enqueue, enqueue_many
 from storage.models import OutboxMessage, ReviewItem
 from tests.conftest import MakeSettings, slack_overrides
 from tests.fakes.classifier import KeywordClassifier
@@ -92,3 +95,71 @@ def test_a_claimed_message_is_not_delivered_twice(
     assert container.outbox._claim(first_id) is None  # leased to the first worker
     clock.advance(minutes=3)  # the first worker died; its lease expired
     assert container.outbox._claim(first_id) is not None
+
+
+def _queued(container: Container, kind: str) -> list[tuple[str, dict[str, object]]]:
+    return [(m.idempotency_key, m.payload) for m in _outbox(container) if m.kind == kind]
+
+
+def test_a_batch_skips_keys_already_queued_and_repeats_within_it(
+    make_settings: MakeSettings, fake_slack: FakeSlack
+) -> None:
+    clock = FakeClock()
+    container = _container(make_settings, fake_slack, clock)
+    with container.sessions.begin() as session:
+        enqueue(session, kind="test", key="a", payload={"n": 1}, priority=0, now=clock.now)
+    with container.sessions.begin() as session:
+        # "b" is queued one at a time in the same transaction, not yet flushed.
+        enqueue(session, kind="test", key="b", payload={"n": 2}, priority=0, now=clock.now)
+        enqueue_many(
+            session,
+            [
+                Message("test", "a", {"n": 3}, 0),
+                Message("test", "b", {"n": 4}, 0),
+                Message("test", "c", {"n": 5}, 7),
+                Message("test", "c", {"n": 6}, 0),
+                Message("test", "d", {"n": 7}, 0),
+            ],
+            clock.now,
+        )
+        enqueue_many(session, [], clock.now)
+    assert _queued(container, "test") == [
+        ("a", {"n": 1}),
+        ("b", {"n": 2}),
+        ("c", {"n": 5}),
+        ("d", {"n": 7}),
+    ]
+    with container.sessions() as session:
+        c = session.scalars(select(OutboxMessage).where(OutboxMessage.idempotency_key == "c")).one()
+    assert (c.status, c.priority, c.attempts, c.next_attempt_at) == ("pending", 7, 0, clock.now)
+
+
+def test_a_batch_waits_for_and_skips_a_key_another_transaction_is_queueing(
+    make_settings: MakeSettings, fake_slack: FakeSlack
+) -> None:
+    clock = FakeClock()
+    container = _container(make_settings, fake_slack, clock)
+    first_holds_the_key = threading.Event()
+    errors: list[BaseException] = []
+
+    def other() -> None:
+        try:
+            first_holds_the_key.wait(10)
+            with container.sessions.begin() as session:
+                enqueue_many(session, [Message("test", "k", {"by": "other"}, 0)], clock.now)
+                enqueue_many(session, [Message("test", "other", {"by": "other"}, 0)], clock.now)
+        except BaseException as exc:  # reported below, in the test's own thread
+            errors.append(exc)
+
+    thread = threading.Thread(target=other)
+    thread.start()
+    with container.sessions.begin() as session:
+        enqueue_many(session, [Message("test", "k", {"by": "first"}, 0)], clock.now)
+        first_holds_the_key.set()
+        time.sleep(0.3)  # the other transaction now waits for this one
+    thread.join(10)
+    assert errors == []
+    assert sorted(_queued(container, "test")) == [
+        ("k", {"by": "first"}),
+        ("other", {"by": "other"}),
+    ]

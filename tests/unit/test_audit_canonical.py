@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import hashlib
+from collections import OrderedDict
 from datetime import UTC, date, datetime, timedelta, timezone
+from enum import StrEnum
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from storage.audit.canonical import (
     GENESIS_HASH,
     HASHED_FIELDS,
+    Normalised,
     NotCanonical,
     canonical_json,
     event_hash,
+    normal,
     utc_iso,
 )
 
@@ -53,7 +58,48 @@ def test_times_are_utc_with_microseconds_whatever_their_zone() -> None:
     assert canonical_json((1, (2,))) == "[1,[2]]"
 
 
-@pytest.mark.parametrize("value", [float("nan"), float("inf"), b"bytes", {1: "x"}, {"k": object()}])
+def test_the_same_wall_clock_time_either_side_of_a_clock_change_is_two_times() -> None:
+    london = ZoneInfo("Europe/London")
+    first = datetime(2026, 10, 25, 1, 30, tzinfo=london)  # BST, then again in GMT
+    again = first.replace(fold=1)
+    assert utc_iso(first) == "2026-10-25T00:30:00.000000Z"
+    assert utc_iso(again) == "2026-10-25T01:30:00.000000Z"
+    assert utc_iso(first) == "2026-10-25T00:30:00.000000Z"  # asked again, answered the same
+
+
+def test_a_snapshot_marked_normalised_is_written_as_the_same_text() -> None:
+    row = {"b": [1, 2.5, None], "a": {"z": True, "at": "2026-07-01T00:00:00.000000Z"}, "c": "é"}
+    marked = Normalised(normal(row))
+    assert normal(marked) is marked  # not walked again
+    assert canonical_json(marked) == canonical_json(row)
+
+
+def test_mappings_sequences_and_subclasses_take_their_plain_forms() -> None:
+    class Code(StrEnum):
+        HIDE = "hide"
+
+    value = OrderedDict(
+        [("k", (1, [2.5, Code.HIDE])), (Code.HIDE, {"at": datetime(2026, 7, 1, tzinfo=UTC)})]
+    )
+    assert canonical_json(value) == (
+        '{"hide":{"at":"2026-07-01T00:00:00.000000Z"},"k":[1,[2.5,"hide"]]}'
+    )
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        float("nan"),
+        float("inf"),
+        b"bytes",
+        {1: "x"},
+        {"k": object()},
+        {"a": 1, 2: "x"},
+        {"scores": {"insult": float("nan")}},
+        [1, [float("-inf")]],
+        {"k": {b"x"}},
+    ],
+)
 def test_values_without_one_json_form_are_refused(value: Any) -> None:
     with pytest.raises(NotCanonical):
         canonical_json(value)

@@ -164,3 +164,29 @@ def test_a_short_chinese_sentence_counts_its_characters_double(detectors: RuleDe
     assert detectors.detect("谢谢你的信息。下一次议会会议什么时候举行？") == {
         "other_language": ["zh"]
     }
+
+
+def test_a_batch_gets_the_verdicts_its_texts_get_one_at_a_time(detectors: RuleDetectors) -> None:
+    texts = [
+        "Diolch am y fideo. A fydd y cyfarfod nesaf yn cael ei gyfieithu i'r Gymraeg?",
+        "Thanks!",
+        "There is a massive pothole on Mill Lane outside number 14, who do I report it to?",
+        "Dziękuję za informację. Kiedy będzie następne spotkanie rady?",
+        "Thanks for the update, diolch yn fawr!",
+        "谢谢你的信息。下一次议会会议什么时候举行？我们可以在哪里停车？",
+        "Call 07700 900123 about the car park, it was full again this morning",
+        "Il y a un grand trou dans la route près de l'école.",
+    ]
+    batch = detectors.detect_all(texts)
+    assert batch == [detectors.detect(text) for text in texts]
+    assert [found.get("other_language") for found in batch] == [
+        ["cy"],
+        None,
+        None,
+        ["pl"],
+        None,
+        ["zh"],
+        None,
+        ["fr"],
+    ]
+    assert detectors.detect_all([]) == []

@@ -5,10 +5,18 @@ from __future__ import annotations
 import time
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from classifiers.detectors import KINDS, RuleDetectors, detect
+from classifiers.detectors.links import (
+    LINK_OR_EMAIL,
+    LINK_OR_EMAIL_MARK,
+    SPAM_SIGNALS,
+    SPAM_WORDS,
+)
+from classifiers.detectors.rules import NEED_A_DIGIT, PERSONAL_DATA
+from classifiers.detectors.watch_list import PhraseMatcher
 from config.settings import DetectorSettings, SpamSettings, WatchListSettings
 
 DETECTORS = RuleDetectors(
@@ -64,6 +72,23 @@ FRAGMENTS = [
     "A14",
 ]
 
+SPAM_PHRASES = [
+    "click here",
+    "CLICK the link",
+    "making £500 a week",
+    "earned up to $3,000 per day",
+    "work from home",
+    "working-from-home, DM me",
+    "guaranteed returns",
+    "double your bitcoin",
+    "crypto account manager",
+    "Forex signals",
+    "binary options expert",
+    "invested with Mrs",
+    "trading with expert",
+    "financial freedom",
+]
+
 texts = st.one_of(
     st.text(max_size=300),
     st.lists(st.sampled_from(FRAGMENTS) | st.text(max_size=5), max_size=40).map("".join),
@@ -85,6 +110,73 @@ def test_any_text_gives_known_kinds_with_non_empty_findings(text: str) -> None:
 @given(st.text(max_size=200))
 def test_detect_with_default_settings_never_raises(text: str) -> None:
     assert set(detect(text)) <= set(KINDS)
+
+
+def _without_digits(text: str) -> str:
+    return "".join(ch for ch in text if not ch.isdigit())
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(texts.map(_without_digits))
+def test_finders_said_to_need_a_digit_find_nothing_without_one(text: str) -> None:
+    # The detectors skip these finders for text without a digit; that must change nothing.
+    for kind in NEED_A_DIGIT:
+        finder, _ = PERSONAL_DATA[kind]
+        assert finder(text) == []
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    texts | st.lists(st.sampled_from(SPAM_PHRASES) | st.text(max_size=8), max_size=12).map(" ".join)
+)
+def test_every_spam_phrase_contains_a_spam_word(text: str) -> None:
+    # find_spam_signals looks for the phrases only when it sees one of these words.
+    if any(pattern.search(text) for _, pattern in SPAM_SIGNALS):
+        assert SPAM_WORDS.search(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts)
+@example("write to x@y_.1 today")  # an address whose dot has no letter after it
+@example("see http://localhost/page")  # a link without a dot
+@example("WWW.Example")
+def test_every_link_or_email_has_the_mark_looked_for_first(text: str) -> None:
+    # find_links scans for links and e-mail addresses only when it sees this mark.
+    if LINK_OR_EMAIL.search(text):
+        assert LINK_OR_EMAIL_MARK.search(text)
+
+
+WATCHED = ("the clerk", "town clerk", "clerk", "Cllr Jones", "how old are you", "i know where")
+WATCH_FRAGMENTS = [
+    "the",
+    "The",
+    "CLERK",
+    "clerk",
+    "Clerks",
+    "town",
+    "cllr",
+    "Jones",
+    "how old",
+    "are you",
+    "I KNOW",
+    "where",
+    " ",
+    "  ",
+    ".",
+    ", ",
+    "_",
+    "-",
+    "\n",
+    "3",
+]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(WATCH_FRAGMENTS) | st.text(max_size=4), max_size=20).map("".join))
+def test_a_watch_list_finds_what_its_pattern_alone_finds(text: str) -> None:
+    # A term outside ASCII turns the first-word shortcut off and can match no ASCII text.
+    shortcut, pattern_only = PhraseMatcher(WATCHED), PhraseMatcher((*WATCHED, "zzé"))
+    assert shortcut.find(text) == pattern_only.find(text)
 
 
 def test_kinds_are_the_ones_the_policy_knows() -> None:
