@@ -13,7 +13,7 @@ even 1.4% with a 0.8 confidence floor, because it ignores the short n-grams that
 short comments; a false "other language" costs a moderator's time, a millisecond does not.
 
 When English is covered, text that is plainly English (:mod:`.english`: enough different words,
-a third of them distinctly English, none of a candidate language's) is told without lingua, in
+30% of them distinctly English, none of a candidate language's) is told without lingua, in
 about 0.03 ms. That takes 40% of the ``eval-public`` comments (lingua finds no other language in
 any of them) and most ordinary council comments (84% of ``bench/ingest.py``'s); with it the
 ``eval-public`` comments cost 0.41 ms each on average instead of 0.60 ms.
