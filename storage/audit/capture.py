@@ -132,6 +132,16 @@ def _spec_of_class(cls: type[Any]) -> AuditedTable | None:
     return AUDITED.get(table) if isinstance(table, str) else None
 
 
+def _spec_of_statement(state: ORMExecuteState) -> AuditedTable | None:
+    """The audited table a write statement targets, whether it names the model or its Table."""
+    mapper = state.bind_mapper
+    if mapper is not None:
+        return _spec_of_class(mapper.class_)
+    # insert(Model.__table__) and friends carry no mapper; they must not slip past the log.
+    name = getattr(getattr(state.statement, "table", None), "name", None)
+    return AUDITED.get(name) if isinstance(name, str) else None
+
+
 def _after_flush(session: Session, _context: UOWTransaction) -> None:
     # new/dirty/deleted still show what this flush wrote, and new rows have their ids now.
     for instance in session.new:
@@ -157,8 +167,7 @@ def _after_flush(session: Session, _context: UOWTransaction) -> None:
 def _do_orm_execute(state: ORMExecuteState) -> Any:
     if not (state.is_insert or state.is_update or state.is_delete):
         return None
-    mapper = state.bind_mapper
-    spec = _spec_of_class(mapper.class_) if mapper is not None else None
+    spec = _spec_of_statement(state)
     if spec is None:
         return None
     if state.is_insert:

@@ -307,6 +307,20 @@ def test_a_bulk_insert_into_an_audited_table_is_refused(container: Container) ->
         )
 
 
+def test_a_bulk_write_through_the_bare_table_is_refused_too(container: Container) -> None:
+    table = CannedResponseVersion.__table__
+    row = {
+        "key": "x",
+        "version": 1,
+        "title": "t",
+        "body": "b",
+        "created_by": CLERK,
+        "created_at": container.clock(),
+    }
+    with pytest.raises(AuditBypass, match="canned_responses"), container.sessions.begin() as s:
+        s.execute(insert(table).values(**row))
+
+
 def test_log_events_are_append_only(container: Container) -> None:
     for statement in ("UPDATE audit_events SET actor_name = 'x'", "DELETE FROM audit_events"):
         with pytest.raises(DBAPIError, match="append-only"), container.engine.begin() as c:
