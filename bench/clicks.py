@@ -32,6 +32,7 @@ import argparse
 import json
 import os
 import platform
+import secrets
 import signal
 import socket
 import statistics
@@ -201,6 +202,10 @@ def start_bot(
         "SLACK_BOT_TOKEN": BOT_TOKEN,
         "SLACK_SIGNING_SECRET": SIGNING_SECRET,
         "SLACK_API_URL": slack.base_url,
+        # On PostgreSQL the bot refuses to start without a records signing key (no key file
+        # is generated beside a server database); a throwaway one serves the benchmark.
+        "SMAT_RECORDS__SIGNING_KEY": "env:SMAT_BENCH_RECORDS_KEY",
+        "SMAT_BENCH_RECORDS_KEY": secrets.token_hex(32),
         "HF_HUB_OFFLINE": "1",
         "TRANSFORMERS_OFFLINE": "1",
     }
