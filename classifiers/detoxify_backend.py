@@ -7,7 +7,6 @@ Nothing heavy is imported at module import: torch, transformers and detoxify loa
 from __future__ import annotations
 
 import gc
-import hashlib
 import os
 import re
 import sys
@@ -15,11 +14,11 @@ import threading
 import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import Any, Protocol
 
 from classifiers.base import ClassifierUnavailable, ModelInfo
+from classifiers.provenance import file_sha256, installed_version
 
 MODEL_SETTING = "classifier.detoxify.model"
 CHECKPOINT_SETTING = "classifier.detoxify.checkpoint"
@@ -257,16 +256,16 @@ class DetoxifyClassifier:
         notes = [known.note]
         if release is None:
             notes.append(f"custom checkpoint {path.name}, not a published Detoxify release")
-        version = f"detoxify {_version('detoxify')}; {path.name}; sha256 {digest[:12]}"
+        version = f"detoxify {installed_version('detoxify')}; {path.name}; sha256 {digest[:12]}"
         if optimize == "int8":
             _quantize_int8(detox.model)
             # Every classification records this string: int8 scores are not fp32 scores.
-            version += f"; int8 dynamic (torch {_version('torch')})"
+            version += f"; int8 dynamic (torch {installed_version('torch')})"
             notes.append("int8-quantised Linear layers: scores differ slightly from the fp32 model")
         elif optimize == "onnx-int8":
             detox = _onnx_int8(detox, model_type, digest, onnx_cache)
             gc.collect()  # the torch model is no longer referenced: return its memory now
-            version += f"; onnx int8 (onnxruntime {_version('onnxruntime')})"
+            version += f"; onnx int8 (onnxruntime {installed_version('onnxruntime')})"
             notes.append("int8 ONNX Runtime model: scores differ slightly from the fp32 model")
         info = ModelInfo(
             name=f"detoxify-{model_type}",
@@ -378,11 +377,6 @@ def _normalise_sha256(value: str | None) -> str | None:
     return value
 
 
-def _sha256(path: Path) -> str:
-    with path.open("rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
-
-
 def _verify_sha256(path: Path, expected: str | None) -> tuple[str, KnownCheckpoint | None]:
     """Check the file's hash before anything unpickles it (Detoxify loads with pickle).
 
@@ -396,7 +390,7 @@ def _verify_sha256(path: Path, expected: str | None) -> tuple[str, KnownCheckpoi
             "it against and it will not be unpickled",
             f"set {SHA256_SETTING} to its SHA-256 (`sha256sum {path}`)",
         )
-    digest = _sha256(path)
+    digest = file_sha256(path)
     if expected is not None:
         if digest != expected:
             raise DetoxifyUnavailable(
@@ -583,13 +577,6 @@ def _check_tokenizer(tokenizer: Any, release: KnownCheckpoint | None, source: ob
     ids = tokenizer(_PROBE, add_special_tokens=False)["input_ids"]
     if all(token == tokenizer.unk_token_id for token in ids):
         raise DetoxifyUnavailable("the tokenizer turns a plain English sentence into [UNK]", fix)
-
-
-def _version(distribution: str) -> str:
-    try:
-        return metadata.version(distribution)
-    except metadata.PackageNotFoundError:
-        return "unknown"
 
 
 def _one_line(text: str) -> str:

@@ -17,7 +17,6 @@ onnxruntime and onnx are imported inside the functions, so importing this module
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import tempfile
@@ -25,9 +24,10 @@ import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+from classifiers.provenance import file_sha256, installed_version
 
 log = logging.getLogger(__name__)
 
@@ -44,11 +44,6 @@ def default_cache_dir() -> Path:
     return Path(os.path.expanduser(base)) / "smat-bot" / "onnx"
 
 
-def runtime_version() -> str:
-    """The installed onnxruntime version, recorded with every classification it makes."""
-    return _version("onnxruntime")
-
-
 def cached_model_path(cache_dir: Path, model_type: str, checkpoint_sha256: str) -> Path:
     """The cache file for this checkpoint as built by the installed tools.
 
@@ -56,7 +51,8 @@ def cached_model_path(cache_dir: Path, model_type: str, checkpoint_sha256: str) 
     version is part of the name and an upgrade builds a fresh file.
     """
     tools = "-".join(
-        f"{name}{_version(name)}" for name in ("torch", "transformers", "onnx", "onnxruntime")
+        f"{name}{installed_version(name)}"
+        for name in ("torch", "transformers", "onnx", "onnxruntime")
     )
     return cache_dir / f"{model_type}-{checkpoint_sha256[:16]}-{tools}.int8.onnx"
 
@@ -67,7 +63,7 @@ def cached_model_is_intact(path: Path) -> bool:
     if not path.is_file() or not recorded.is_file():
         return False
     expected = recorded.read_text(encoding="ascii").strip()
-    if _sha256(path) == expected:
+    if file_sha256(path) == expected:
         return True
     log.warning("cached ONNX model %s does not match its recorded SHA-256; rebuilding", path)
     return False
@@ -126,7 +122,7 @@ def build_int8_model(model: Any, tokenizer: Any, destination: Path) -> None:
                 extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
             )
         os.replace(quantised, destination)
-    _digest_file(destination).write_text(_sha256(destination) + "\n", encoding="ascii")
+    _digest_file(destination).write_text(file_sha256(destination) + "\n", encoding="ascii")
 
 
 @dataclass
@@ -168,21 +164,6 @@ class OnnxDetoxify:
 
 def _digest_file(path: Path) -> Path:
     return path.with_name(path.name + ".sha256")
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _version(distribution: str) -> str:
-    try:
-        return metadata.version(distribution)
-    except metadata.PackageNotFoundError:
-        return "unknown"
 
 
 @contextmanager

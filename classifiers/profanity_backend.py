@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from importlib import metadata
 from typing import Any
 
 from classifiers.base import ClassifierUnavailable, ModelInfo
+from classifiers.provenance import installed_version
 
 LABEL = "profanity"
 BATCH_SIZE = 256
@@ -43,10 +43,12 @@ class ProfanityCheckClassifier:
             raise ClassifierUnavailable(
                 f"cannot load {PACKAGE}: {type(exc).__name__}: {exc}"
             ) from exc
-        package_version = _version(PACKAGE)
+        package_version = installed_version(PACKAGE)
         info = ModelInfo(
             name=PACKAGE,
-            version=f"{PACKAGE} {package_version}; scikit-learn {_version('scikit-learn')}",
+            version=(
+                f"{PACKAGE} {package_version}; scikit-learn {installed_version('scikit-learn')}"
+            ),
             labels=(LABEL,),
             notes=NOTES,
         )
@@ -60,7 +62,7 @@ class ProfanityCheckClassifier:
     @property
     def package_version(self) -> str:
         """The installed alt-profanity-check version, for the fallback announcement."""
-        return _version(PACKAGE)
+        return installed_version(PACKAGE)
 
     def score(self, texts: Sequence[str]) -> list[dict[str, float]]:
         """Return ``{"profanity": p}`` per text, in order; an empty input gives []."""
@@ -75,10 +77,3 @@ class ProfanityCheckClassifier:
                     )
                 scores.extend({LABEL: round(float(p), 6)} for p in probabilities)
         return scores
-
-
-def _version(distribution: str) -> str:
-    try:
-        return metadata.version(distribution)
-    except metadata.PackageNotFoundError:
-        return "unknown"
