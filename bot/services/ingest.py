@@ -263,13 +263,13 @@ class IngestService:
                 )
             )
         )
-        todo = [
+        unrecorded = [
             r
             for r in results
             if r.comment_version_id in comment_of and r.comment_version_id not in already
         ]
-        if not todo:
-            return todo
+        if not unrecorded:
+            return unrecorded
         model = self._classifier.model
         thresholds = dict(self._policy.thresholds)
         classification_ids = insert_logged(
@@ -289,7 +289,7 @@ class IngestService:
                     "explanation": result.suggestion.explanation,
                     "classified_at": now,
                 }
-                for result in todo
+                for result in unrecorded
             ],
             key="comment_version_id",
         )
@@ -298,12 +298,16 @@ class IngestService:
             item.comment_id: item
             for item in session.scalars(
                 select(ReviewItem)
-                .where(ReviewItem.comment_id.in_([comment_of[r.comment_version_id] for r in todo]))
+                .where(
+                    ReviewItem.comment_id.in_(
+                        [comment_of[r.comment_version_id] for r in unrecorded]
+                    )
+                )
                 .with_for_update()
             )
         }
         new_items: dict[int, dict[str, Any]] = {}
-        for result in todo:
+        for result in unrecorded:
             version_id = result.comment_version_id
             classification_id = classification_ids[version_id]
             comment_id = comment_of[version_id]
@@ -353,7 +357,7 @@ class IngestService:
         session.flush()
         if self._escalate is not None:
             # Only a suggestion to escalate can open an escalation: load just those rows.
-            for result in todo:
+            for result in unrecorded:
                 if result.suggestion.action is SuggestedAction.ESCALATE:
                     item_id = cards[comment_of[result.comment_version_id]][0]
                     self._escalate(
@@ -374,12 +378,12 @@ class IngestService:
                     priority=priority,
                 )
                 for item_id, version, priority in (
-                    cards[comment_of[result.comment_version_id]] for result in todo
+                    cards[comment_of[result.comment_version_id]] for result in unrecorded
                 )
             ],
             now,
         )
-        return todo
+        return unrecorded
 
 
 @dataclass(frozen=True)
