@@ -386,9 +386,9 @@ def main(argv: list[str] | None = None) -> int:
     with (
         tempfile.TemporaryDirectory(prefix="smat-clicks-") as tmp,
         FakeSlack(tokens=(BOT_TOKEN,)) as slack,
+        database(args.database, Path(tmp)) as database_url,
     ):
         workdir = Path(tmp)
-        database_url = args.database or f"sqlite:///{workdir / 'bench.db'}"
         clicks_total = int(args.rate * args.duration)
         cards = seed(database_url, slack, clicks_total)
         port = _free_port()
