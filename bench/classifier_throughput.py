@@ -49,7 +49,7 @@ VARIANTS: dict[str, str] = {
     "int8-single": "(d) backend + int8, one comment per call",
     "int8-bucketed": "(d) backend + int8, length-bucketed 16",
     "onnx-single": "(e) backend + ONNX Runtime int8, one comment per call",
-    "onnx-bucketed": "(e) backend + ONNX Runtime int8, length-bucketed 16",
+    "onnx-bucketed": "(e) backend + ONNX Runtime int8, length-bucketed 8",
 }
 OPTIMIZE = {"int8": "int8", "onnx": "onnx-int8"}
 """The backend's ``optimize`` setting per variant prefix; other variants use ``none``."""

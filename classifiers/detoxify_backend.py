@@ -49,6 +49,9 @@ MAX_TOKENS = 512
 """Position limit of every Detoxify model; longer comments are scored in chunks."""
 BATCH_SIZE = 16
 """Measured best on 2 CPU cores once comments are sorted by length (reference section 4)."""
+ONNX_BATCH_SIZE = 8
+"""Measured best for the ONNX Runtime int8 model on 2 AVX-512 VNNI cores (docs/PERFORMANCE.md):
+its kernels gain little from wider batches, and a 16-wide batch pads and quantises more."""
 CHUNK_OVERLAP = 64
 """Tokens shared by neighbouring chunks, so a phrase cut at a boundary is still seen whole."""
 _CHUNK_SLACK = 8
@@ -273,7 +276,8 @@ class DetoxifyClassifier:
             labels=labels,
             notes=tuple(notes),
         )
-        return cls(detox, info, max_tokens=max_tokens)
+        batch_size = ONNX_BATCH_SIZE if optimize == "onnx-int8" else BATCH_SIZE
+        return cls(detox, info, max_tokens=max_tokens, batch_size=batch_size)
 
     @property
     def model(self) -> ModelInfo:
