@@ -42,7 +42,7 @@ from platforms.import_feed import (
     write_rejects,
 )
 from storage import migrate
-from storage.db import make_engine
+from storage.db import make_engine, reading
 
 EXIT_OK, EXIT_REJECTED, EXIT_UNUSABLE = 0, 1, 2
 
@@ -722,7 +722,7 @@ def _print_group(
 def _cmd_calibrate(args: argparse.Namespace, console: Console) -> int:
     settings = load_settings()
     container = build(settings, announce=lambda line: _stderr().print(line, markup=False))
-    with container.sessions() as session:
+    with reading(container.sessions) as session:
         decided = calibration.read_decided(session)
     results = calibration.calibrate(
         decided,

@@ -17,6 +17,7 @@ from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from storage.db import reading
 from storage.models import OutboxMessage, ReviewItem
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -113,7 +114,7 @@ class DatabaseCollector(Collector):
         )
         items = GaugeMetricFamily("smat_review_items", "Review items by status.", labels=["status"])
         try:
-            with self._sessions() as session:
+            with reading(self._sessions) as session:
                 by_status = dict(
                     session.execute(
                         select(OutboxMessage.status, func.count())

@@ -14,6 +14,7 @@ from rich.text import Text
 
 from bot.cards import TriageCard, load_cards
 from bot.container import Container
+from storage.db import reading
 
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 ACTION_STYLE = {"escalate": "bold red", "hide": "red", "review": "yellow", "approve": "green"}
@@ -29,7 +30,7 @@ def safe_text(text: str, limit: int = 160) -> Text:
 
 def print_queue(console: Console, container: Container, *, limit: int) -> None:
     """Print pending triage items, most urgent first."""
-    with container.sessions() as session:
+    with reading(container.sessions) as session:
         cards = load_cards(session)
     if not cards:
         console.print("The triage queue is empty.", markup=False)

@@ -25,6 +25,7 @@ from bot.records.evidence import UnknownComment, build_evidence_pack
 from bot.records.package import SIGNATURE_SUFFIX
 from bot.records.verify import NotAPack, read_pack, verify_pack, verify_signed_file
 from config.settings import load_settings
+from storage.db import reading
 from storage.models import Account, Comment
 
 EXIT_OK, EXIT_PROBLEM, EXIT_UNUSABLE = 0, 1, 2
@@ -173,7 +174,7 @@ def _who() -> str:
 def _cmd_evidence(args: argparse.Namespace, console: Console) -> int:
     _check_out(args.out, args.force)
     container = _container()
-    with container.sessions() as session:
+    with reading(container.sessions) as session:
         comment_id = find_comment(session, args.comment)
         built = build_evidence_pack(
             session,
@@ -210,7 +211,7 @@ def _cmd_decisions(args: argparse.Namespace, console: Console) -> int:
     container = _container()
     ctx = _context(container)
     personal = not args.without_personal_data
-    with container.sessions() as session:
+    with reading(container.sessions) as session:
         rows = exports.decision_rows(session, start, end, ctx, personal_data=personal)
     data = exports.decisions_document(
         rows,
@@ -240,7 +241,7 @@ def _cmd_subject(args: argparse.Namespace, console: Console) -> int:
     _check_out(args.out, args.force)
     container = _container()
     now = container.clock()
-    with container.sessions() as session:
+    with reading(container.sessions) as session:
         author = exports.find_author(session, args.author)
         data = exports.subject_data(session, author, _context(container), now)
     as_zip = suffix == ".zip"

@@ -55,12 +55,20 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+_QUERY_ONLY = "smat_query_only"
+"""Connection info flag: PRAGMA query_only is on for this SQLite connection."""
+
+
 def _begin_immediate(connection: Any) -> None:
-    # A long read (checking the whole decision log) must not hold the write lock meanwhile.
-    if connection.get_execution_options().get(READ_ONLY_SQLITE):
-        connection.exec_driver_sql("BEGIN")
-        return
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # A read (checking the whole decision log, loading a card) must not hold the write lock,
+    # which would queue every other thread's reads behind it. Such a transaction is also made
+    # unable to write: a write in a plain BEGIN upgrades the lock half-way through and can fail
+    # with "database is locked", so it is refused at once instead.
+    read_only = bool(connection.get_execution_options().get(READ_ONLY_SQLITE))
+    if connection.info.get(_QUERY_ONLY, False) != read_only:
+        connection.exec_driver_sql(f"PRAGMA query_only = {'ON' if read_only else 'OFF'}")
+        connection.info[_QUERY_ONLY] = read_only
+    connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def _utc_now() -> datetime:
@@ -74,6 +82,18 @@ def session_factory(
     sessions = sessionmaker(engine, expire_on_commit=False)
     capture.install(sessions, clock)
     return sessions
+
+
+@contextmanager
+def reading(sessions: sessionmaker[Session]) -> Iterator[Session]:
+    """A session for reads only: on SQLite it takes no write lock, and a write in it fails.
+
+    WAL mode gives it a consistent snapshot while writers carry on. On PostgreSQL it is an
+    ordinary session.
+    """
+    with sessions() as session:
+        session.connection(execution_options={READ_ONLY_SQLITE: True})
+        yield session
 
 
 @contextmanager

@@ -22,6 +22,7 @@ from bot.digest.working_days import WorkingCalendar
 from bot.rendering import escape_mrkdwn, mrkdwn
 from bot.services.outbox import enqueue
 from config.settings import Settings
+from storage.db import reading
 from storage.models import Account, Comment, Escalation, Member, ReviewItem
 
 log = logging.getLogger(__name__)
@@ -71,7 +72,7 @@ class Reminders:
         """Undecided items past their target, oldest first."""
         now = self._clock()
         days = self._settings.digest.target_working_days
-        with self._sessions() as session:
+        with reading(self._sessions) as session:
             rows = session.execute(
                 select(ReviewItem, Comment, Account)
                 .join(Comment, Comment.id == ReviewItem.comment_id)
@@ -105,7 +106,7 @@ class Reminders:
 
     def open_escalations(self) -> list[OpenEscalation]:
         """Escalations without an outcome, oldest first."""
-        with self._sessions() as session:
+        with reading(self._sessions) as session:
             rows = session.execute(
                 select(Escalation, Account.display_name)
                 .join(Comment, Comment.id == Escalation.comment_id)

@@ -22,6 +22,7 @@ from bot.digest.slack_post import DIGEST_KIND
 from bot.digest.working_days import WorkingCalendar
 from bot.services.outbox import enqueue
 from config.settings import WEEKDAYS, Settings
+from storage.db import reading
 from storage.models import OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -76,7 +77,7 @@ class DigestService:
         labels = {code: reason.label for code, reason in reasons.items()}
         clauses = {code: reason.clause for code, reason in reasons.items()}
         titles = {key: response.title for key, response in settings.canned_responses.items()}
-        with self._sessions() as session:
+        with reading(self._sessions) as session:
             report = build_report(session, settings, week, self._clock())
         calendar = WorkingCalendar(settings.council.tz, settings.digest.bank_holidays)
         paper = build_paper(report, labels, clauses, titles, calendar)
@@ -135,7 +136,7 @@ class DigestService:
 
     def already_queued(self, week: Week) -> bool:
         """Whether this week's paper has been queued for Slack already."""
-        with self._sessions() as session:
+        with reading(self._sessions) as session:
             return self._queued(session, outbox_key(week))
 
     @staticmethod
@@ -168,7 +169,7 @@ class DigestService:
         slot = datetime.combine(slot_day, time(hour, minute), tzinfo=tz)
         if now < slot or self.already_queued(self.last_full_week()):
             return False
-        with self._sessions() as session:
+        with reading(self._sessions) as session:
             posted_before = session.scalar(
                 select(OutboxMessage.id)
                 .where(OutboxMessage.idempotency_key.startswith(f"{DIGEST_KIND}:"))

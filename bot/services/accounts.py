@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.clock import Clock
 from bot.services.outbox import enqueue
 from config.settings import AccountSettings, ConfigError
+from storage.db import reading
 from storage.models import Account
 
 log = logging.getLogger(__name__)
@@ -125,7 +126,7 @@ class AccountRegister:
 
     def statuses(self, configured_names: set[str]) -> list[AccountStatus]:
         """Every account on record, configured or not, in name order."""
-        with self._sessions() as session:
+        with reading(self._sessions) as session:
             rows = session.scalars(select(Account).order_by(Account.name)).all()
             return [
                 AccountStatus(

@@ -27,6 +27,7 @@ from bot.rendering import SlackMessage
 from bot.services.batching import CLEAN, Batcher
 from bot.services.outbox import RetryLater, enqueue
 from bot.services.pacing import ChannelPacer, paced_post, rate_limit_delay
+from storage.db import reading
 from storage.models import Classification, ReviewItem, SlackBatch, SlackBatchItem
 
 log = logging.getLogger(__name__)
@@ -95,7 +96,7 @@ class BatchPublisher:
 
         Returns False when the comment should be shown on its own card instead.
         """
-        with self._sessions() as session:
+        with reading(self._sessions) as session:
             membership = self._batcher.membership(session, review_item_id)
             row = session.execute(
                 select(ReviewItem.status, ReviewItem.slack_ts, Classification.suggested_action)
@@ -141,7 +142,7 @@ class BatchPublisher:
         """Post the batch card, or update it if what it shows has changed."""
         batch_id = int(payload["batch_id"])
         for _ in range(SYNC_PASSES):
-            with self._sessions() as session:
+            with reading(self._sessions) as session:
                 card = load_batch_card(session, batch_id)
             message = render_batch_card(card, tz=self._tz)
             digest = message_digest(message)
@@ -155,7 +156,7 @@ class BatchPublisher:
 
     def _post(self, batch_id: int, channel: str, message: SlackMessage, digest: str) -> None:
         if not self._claim(batch_id):
-            with self._sessions() as session:
+            with reading(self._sessions) as session:
                 posted = session.scalar(
                     select(SlackBatch.slack_ts).where(SlackBatch.id == batch_id)
                 )

@@ -22,6 +22,7 @@ from bot.services.members import MemberDirectory
 from bot.services.outbox import OutboxDispatcher
 from bot.services.review import NOT_A_MEMBER, Action, DecisionRequest, Refused, ReviewService
 from config.settings import Permission
+from storage.db import reading
 from storage.models import ReviewItem, SlackBatchItem
 
 log = logging.getLogger(__name__)
@@ -145,7 +146,7 @@ class BatchReview:
 
     def batch_of(self, review_item_id: int) -> int | None:
         """The batch a comment is in, if any (for tests and the queue views)."""
-        with self._sessions() as session:
+        with reading(self._sessions) as session:
             return session.scalar(
                 select(SlackBatchItem.batch_id).where(
                     SlackBatchItem.review_item_id == review_item_id
@@ -153,7 +154,7 @@ class BatchReview:
             )
 
     def _members_of(self, batch_id: int) -> list[tuple[int, bool]]:
-        with self._sessions() as session:
+        with reading(self._sessions) as session:
             rows = session.execute(
                 select(SlackBatchItem.review_item_id, SlackBatchItem.pulled_out_at)
                 .where(SlackBatchItem.batch_id == batch_id)

@@ -23,6 +23,7 @@ from bot.rendering import SlackMessage
 from bot.services.blocks import BlockRegister
 from bot.services.outbox import RetryLater
 from config.settings import Settings
+from storage.db import reading
 from storage.models import Member
 
 log = logging.getLogger(__name__)
@@ -78,7 +79,7 @@ class BlockReviewNotifier:
         )
 
     def _recipients(self) -> list[str]:
-        with self._sessions() as session:
+        with reading(self._sessions) as session:
             for role in ("clerk", "deputy"):
                 found = list(
                     session.scalars(

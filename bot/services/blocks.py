@@ -25,6 +25,7 @@ from config.settings import BlockRegisterSettings, Permission
 from platforms.base import Action as PlatformAction
 from platforms.capabilities import platform_action
 from platforms.types import Platform
+from storage.db import reading
 from storage.models import (
     Account,
     Author,
@@ -150,7 +151,7 @@ class BlockRegister:
     ) -> list[BlockEntry]:
         """The register: blocks in force (or all), soonest review first."""
         now = self._clock()
-        with self._sessions() as session:
+        with reading(self._sessions) as session:
             query = _entry_query()
             if not include_unblocked or due_only:
                 query = query.where(BlockedAuthor.unblocked_at.is_(None))
@@ -164,7 +165,7 @@ class BlockRegister:
 
     def entry(self, block_id: int) -> BlockEntry | None:
         """One register row, if it exists."""
-        with self._sessions() as session:
+        with reading(self._sessions) as session:
             row = session.execute(_entry_query().where(BlockedAuthor.id == block_id)).first()
             if row is None:
                 return None
@@ -276,7 +277,7 @@ class BlockRegister:
                 f"{entry.unblocked_at:%-d %b %Y}.",
                 code="already_unblocked",
             )
-        with self._sessions() as session:
+        with reading(self._sessions) as session:
             item = session.get_one(ReviewItem, entry.review_item_id)
             version = item.version
         return UnblockTarget(

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.clock import Clock
 from bot.services.members import MemberDirectory
 from config.settings import TEMPLATE_NAME, CannedResponse, Permission
+from storage.db import reading
 from storage.models import CannedResponseVersion
 
 log = logging.getLogger(__name__)
@@ -106,7 +107,7 @@ class ResponseLibrary:
 
     def latest(self) -> list[ResponseVersion]:
         """The current version of every response, by key."""
-        with self._sessions() as session:
+        with reading(self._sessions) as session:
             newest = (
                 select(
                     CannedResponseVersion.key,
@@ -128,7 +129,7 @@ class ResponseLibrary:
 
     def get(self, key: str, version: int | None = None) -> ResponseVersion | None:
         """One response: the given version, or the latest."""
-        with self._sessions() as session:
+        with reading(self._sessions) as session:
             query = select(CannedResponseVersion).where(CannedResponseVersion.key == key)
             if version is not None:
                 query = query.where(CannedResponseVersion.version == version)
@@ -137,7 +138,7 @@ class ResponseLibrary:
 
     def history(self, key: str) -> list[ResponseVersion]:
         """Every version of a response, newest first."""
-        with self._sessions() as session:
+        with reading(self._sessions) as session:
             rows = session.scalars(
                 select(CannedResponseVersion)
                 .where(CannedResponseVersion.key == key)

@@ -42,6 +42,7 @@ from bot.services.review import (
     ReviewService,
 )
 from config.settings import Permission, Settings
+from storage.db import reading
 from storage.models import Classification, Escalation, Member, PreservedRecord, ReviewItem
 
 log = logging.getLogger(__name__)
@@ -501,7 +502,7 @@ class EscalationService:
 
     def card(self, escalation_id: int) -> tuple[TriageCard, EscalationView]:
         """The comment's card and the escalation, for the Clerk's forms."""
-        with self._sessions() as session:
+        with reading(self._sessions) as session:
             row = session.get(Escalation, escalation_id)
             if row is None:
                 raise Refused("That escalation no longer exists.", code="unknown_escalation")
@@ -509,14 +510,14 @@ class EscalationService:
 
     def review_item_of(self, escalation_id: int) -> int | None:
         """The review item an escalation is about, if it exists."""
-        with self._sessions() as session:
+        with reading(self._sessions) as session:
             return session.scalar(
                 select(Escalation.review_item_id).where(Escalation.id == escalation_id)
             )
 
     def open_escalation_of(self, review_item_id: int) -> EscalationView | None:
         """The item's escalation that is still with the Clerk, if any."""
-        with self._sessions() as session:
+        with reading(self._sessions) as session:
             row = self._open_escalation(session, review_item_id)
             return escalation_view(session, row) if row is not None else None
 

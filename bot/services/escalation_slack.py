@@ -27,6 +27,7 @@ from bot.home import describe_age
 from bot.rendering import SlackMessage
 from bot.services.outbox import RetryLater
 from config.settings import Settings
+from storage.db import reading
 from storage.models import Escalation, Member
 
 log = logging.getLogger(__name__)
@@ -147,7 +148,7 @@ class EscalationPublisher:
     # ------------------------------------------------------------------ helpers
 
     def _load(self, escalation_id: int) -> tuple[Escalation, TriageCard, EscalationView] | None:
-        with self._sessions() as session:
+        with reading(self._sessions) as session:
             row = session.get(Escalation, escalation_id)
             if row is None:
                 log.warning("escalation %d is gone; nothing to show", escalation_id)
@@ -159,7 +160,7 @@ class EscalationPublisher:
 
     def _clerk(self) -> str | None:
         """Whom the card is DMed to: the Clerk, or the Deputy when no Clerk is enrolled."""
-        with self._sessions() as session:
+        with reading(self._sessions) as session:
             for role in ("clerk", "deputy"):
                 found = session.scalar(
                     select(Member.slack_user_id)
@@ -172,7 +173,7 @@ class EscalationPublisher:
         return None
 
     def _deputies(self) -> list[str]:
-        with self._sessions() as session:
+        with reading(self._sessions) as session:
             return list(
                 session.scalars(
                     select(Member.slack_user_id)

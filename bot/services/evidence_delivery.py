@@ -25,6 +25,7 @@ from bot.services.members import CLERK, DEPUTY, MemberDirectory
 from bot.services.outbox import RetryLater, enqueue
 from bot.services.review import Refused
 from config.settings import Settings
+from storage.db import reading
 from storage.models import ReviewItem
 
 log = logging.getLogger(__name__)
@@ -99,7 +100,7 @@ class EvidenceRequests:
             log.warning("dropped an evidence pack for %s: no longer the Clerk or Deputy", user_id)
             return
         settings = self._settings
-        with self._sessions() as session:
+        with reading(self._sessions) as session:
             comment_id = session.scalar(
                 select(ReviewItem.comment_id).where(ReviewItem.id == item_id)
             )

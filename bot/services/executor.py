@@ -38,6 +38,7 @@ from platforms.errors import (
     Unsupported,
 )
 from platforms.types import IncomingComment, Platform, Source
+from storage.db import reading
 from storage.models import (
     Account,
     Author,
@@ -102,7 +103,7 @@ class Executor:
     def execute(self, payload: Mapping[str, Any]) -> None:
         """Carry out ``payload["decision_id"]`` and record the outcome (an outbox handler)."""
         decision_id = int(payload["decision_id"])
-        with self._sessions() as session:
+        with reading(self._sessions) as session:
             outcome = session.scalar(
                 select(DecisionOutcome).where(DecisionOutcome.decision_id == decision_id)
             )
@@ -248,7 +249,7 @@ class Executor:
 
     def _reply_text(self, decision_id: int) -> str | None:
         """The words recorded with a reply decision (already filled in and checked)."""
-        with self._sessions() as session:
+        with reading(self._sessions) as session:
             text = session.scalar(select(Reply.text).where(Reply.decision_id == decision_id))
         return text or None
 
@@ -256,7 +257,7 @@ class Executor:
         """Whether an earlier reply on this item must be posted before it can be hidden."""
         if comment.platform not in REPLIES_REFUSED_WHEN_HIDDEN:
             return False
-        with self._sessions() as session:
+        with reading(self._sessions) as session:
             earlier = session.scalars(
                 select(Decision.id).where(
                     Decision.review_item_id == decision.review_item_id,
@@ -275,7 +276,7 @@ class Executor:
             return waiting is not None
 
     def _warning_text(self, comment: IncomingComment) -> str:
-        with self._sessions() as session:
+        with reading(self._sessions) as session:
             body = session.scalar(
                 select(CannedResponseVersion.body)
                 .where(CannedResponseVersion.key == WARNING_RESPONSE)

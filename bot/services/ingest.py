@@ -29,6 +29,7 @@ from classifiers.policy import SuggestedAction, Suggestion, suggest
 from config.settings import DetectorSettings, PolicySettings
 from platforms.types import IncomingComment, Platform
 from storage.audit.capture import insert_logged
+from storage.db import reading
 from storage.models import (
     Account,
     Author,
@@ -181,7 +182,7 @@ class IngestService:
             # edited versions always get higher ids. On PostgreSQL a version committed after
             # one with a higher id can be passed over; the scheduler's pass, with a new service
             # that starts from the beginning, classifies it.
-            with self._sessions() as session:
+            with reading(self._sessions) as session:
                 pending = _pending_versions(session, CLASSIFY_BATCH, self._classified_through)
             if not pending:
                 return total
@@ -221,7 +222,7 @@ class IngestService:
 
     def _repeat_counts(self, digests: Sequence[str]) -> dict[str, int]:
         """How many stored comments carry each text (by content hash)."""
-        with self._sessions() as session:
+        with reading(self._sessions) as session:
             # Read from the (content_sha256, comment_id) index alone: no table rows.
             rows = session.execute(
                 select(

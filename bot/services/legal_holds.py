@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import Clock
 from bot.services.members import MemberDirectory
+from storage.db import reading
 from storage.models import Author, Comment, LegalHold, PreservedRecord, PurgedComment
 
 log = logging.getLogger(__name__)
@@ -163,7 +164,7 @@ class LegalHolds:
 
     def active(self) -> list[HoldInfo]:
         """Every hold in force, oldest first."""
-        with self._sessions() as session:
+        with reading(self._sessions) as session:
             rows = session.execute(
                 select(LegalHold, Author)
                 .outerjoin(Comment, Comment.id == LegalHold.comment_id)

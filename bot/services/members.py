@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import Clock
 from config.settings import MemberSeed, Permission, Role, Settings
+from storage.db import reading
 from storage.models import Member, MemberEvent
 
 log = logging.getLogger(__name__)
@@ -125,7 +126,7 @@ class MemberDirectory:
 
     def find(self, slack_user_id: str) -> MemberInfo | None:
         """The active member with this Slack id, if any."""
-        with self._sessions() as session:
+        with reading(self._sessions) as session:
             member = session.scalar(
                 select(Member).where(Member.slack_user_id == slack_user_id, Member.active)
             )
@@ -288,7 +289,7 @@ class MemberDirectory:
 
     def list(self, actor_slack_id: str) -> list[MemberRecord]:
         """The active members, most senior role first, for a member who manages membership."""
-        with self._sessions() as session:
+        with reading(self._sessions) as session:
             self._manager(session, actor_slack_id, "list members", lock=False)
             members = session.scalars(select(Member).where(Member.active)).all()
             records = [
@@ -300,7 +301,7 @@ class MemberDirectory:
 
     def clerk_ids(self) -> builtins.list[str]:
         """The Slack ids of the active Clerks (who review the Deputy's changes)."""
-        with self._sessions() as session:
+        with reading(self._sessions) as session:
             return list(
                 session.scalars(
                     select(Member.slack_user_id)
@@ -316,7 +317,7 @@ class MemberDirectory:
 
         With ``actor_slack_id`` (a person asking from Slack), the actor must manage members.
         """
-        with self._sessions() as session:
+        with reading(self._sessions) as session:
             if actor_slack_id is not None:
                 self._manager(session, actor_slack_id, "see changes to review", lock=False)
             events = session.scalars(

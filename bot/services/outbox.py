@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot import metrics
 from bot.clock import Clock
 from bot.logs import log_context
+from storage.db import reading
 from storage.models import OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -149,9 +150,8 @@ class OutboxDispatcher:
         report = DeliveryReport()
         tried: set[int] = set()
         while len(tried) < limit:
-            due = self._due_ids(min(REFRESH_EVERY, limit - len(tried)), key_prefixes, tried)
-            if not due:
-                break
+            wanted = min(REFRESH_EVERY, limit - len(tried))
+            due = self._due_ids(wanted, key_prefixes, tried)
             for message_id in due:
                 tried.add(message_id)
                 message = self._claim(message_id)
@@ -161,11 +161,13 @@ class OutboxDispatcher:
                     report.delivered += 1
                 else:
                     report.retrying += 1
+            if len(due) < wanted:
+                break  # that was all that was due; what the handlers queued is for the next pass
         return report
 
     def pending_count(self) -> int:
         """How many messages are waiting (for health and metrics)."""
-        with self._sessions() as session:
+        with reading(self._sessions) as session:
             return (
                 session.scalar(
                     select(func.count())
@@ -179,7 +181,7 @@ class OutboxDispatcher:
         self, limit: int, key_prefixes: Sequence[str] = (), exclude: Collection[int] = ()
     ) -> list[int]:
         now = self._clock()
-        with self._sessions() as session:
+        with reading(self._sessions) as session:
             query = (
                 select(OutboxMessage.id)
                 .where(

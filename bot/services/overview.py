@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.services.members import MemberDirectory, MemberInfo
 from config.settings import Permission
 from platforms.types import Platform
+from storage.db import reading
 from storage.models import (
     Account,
     Author,
@@ -204,7 +205,7 @@ class Overview:
 
     def queue(self) -> QueueSummary:
         """Counts of what waits, flagged versus clean, and the oldest ages."""
-        with self._sessions() as session:
+        with reading(self._sessions) as session:
             statuses = dict(
                 session.execute(
                     select(ReviewItem.status, func.count(ReviewItem.id))
@@ -258,7 +259,7 @@ class Overview:
 
     def waiting_longest(self, limit: int = 5) -> list[WaitingItem]:
         """The comments waiting for a decision (pending or awaiting approval), oldest first."""
-        with self._sessions() as session:
+        with reading(self._sessions) as session:
             rows = session.execute(
                 select(ReviewItem, Comment, CommentVersion, Account, Author, Classification)
                 .join(Comment, Comment.id == ReviewItem.comment_id)
@@ -290,7 +291,7 @@ class Overview:
 
     def open_requests(self, limit: int = 10) -> list[OpenRequest]:
         """Removals waiting for approval, oldest first."""
-        with self._sessions() as session:
+        with reading(self._sessions) as session:
             rows = session.execute(
                 select(RemovalRequest, Account, Author)
                 .join(ReviewItem, ReviewItem.id == RemovalRequest.review_item_id)
@@ -319,7 +320,7 @@ class Overview:
 
     def open_escalations(self, limit: int = 10) -> list[OpenEscalation]:
         """Escalations still with the Clerk: not acknowledged first, then oldest first."""
-        with self._sessions() as session:
+        with reading(self._sessions) as session:
             rows = session.execute(
                 select(Escalation, Comment, CommentVersion.text, Account, Author)
                 .join(ReviewItem, ReviewItem.id == Escalation.review_item_id)
@@ -358,7 +359,7 @@ class Overview:
 
     def decisions_by(self, slack_user_id: str, limit: int = 10) -> list[RecentDecision]:
         """The person's own most recent decisions, newest first."""
-        with self._sessions() as session:
+        with reading(self._sessions) as session:
             rows = session.execute(
                 select(Decision, CommentVersion.text, Account, Author, DecisionOutcome.status)
                 .join(Comment, Comment.id == Decision.comment_id)
@@ -397,7 +398,7 @@ class Overview:
         needle = text.strip().lower()
         if not needle:
             return AuthorSearch(text=text, matched=0, authors=())
-        with self._sessions() as session:
+        with reading(self._sessions) as session:
             query = select(Author.id, Author.display_name)
             if needle.isascii():
                 query = query.where(

@@ -27,6 +27,7 @@ from config.settings import AccountSettings, ConfigError
 from platforms.base import Connector
 from platforms.errors import AuthExpired, Gone, PermissionDenied, PlatformError, RateLimited
 from platforms.types import Platform
+from storage.db import reading
 from storage.models import Account, Comment, CommentVersion, IngestionWatermark, ReviewItem
 
 log = logging.getLogger(__name__)
@@ -139,7 +140,7 @@ class Poller:
     ) -> tuple[int, int]:
         """Re-fetch comments still awaiting a decision: authors edit and delete them meanwhile."""
         since = self._clock() - RECHECK_WINDOW
-        with self._sessions() as session:
+        with reading(self._sessions) as session:
             rows = session.execute(
                 select(Comment.external_id, CommentVersion.content_sha256)
                 .join(ReviewItem, ReviewItem.comment_id == Comment.id)
@@ -172,7 +173,7 @@ class Poller:
         return (report.edited if report else 0), deleted
 
     def _account_row(self, name: str) -> tuple[int, datetime | None]:
-        with self._sessions() as session:
+        with reading(self._sessions) as session:
             row = session.execute(
                 select(Account.id, Account.poll_after).where(Account.name == name)
             ).one_or_none()
@@ -207,7 +208,7 @@ class Poller:
         return dict(json.loads(cursor)) if cursor else {}
 
     def _ensure_watermark_row(self, account_id: int, now: datetime) -> None:
-        with self._sessions() as session:
+        with reading(self._sessions) as session:
             exists = session.scalar(
                 select(IngestionWatermark.id).where(
                     IngestionWatermark.account_id == account_id,

@@ -36,6 +36,7 @@ from bot.services.legal_holds import held_author_ids, held_comment_ids
 from bot.services.outbox import enqueue
 from bot.services.retention_policy import REMOVAL_ACTIONS, CommentFacts, expires_at, retention_class
 from config.settings import RetentionSettings
+from storage.db import reading
 from storage.models import (
     Author,
     BlockedAuthor,
@@ -106,7 +107,7 @@ class RetentionPurge:
         report = PurgeReport(dry_run=True)
         now = self._clock()
         cursor = 0
-        with self._sessions() as session:
+        with reading(self._sessions) as session:
             while True:
                 ids = self._next_batch(session, cursor, lock=False)
                 if not ids:

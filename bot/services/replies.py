@@ -34,6 +34,7 @@ from config.settings import BUILT_IN_VARIABLES, RouteKind, Settings
 from platforms.base import Action as PlatformAction
 from platforms.capabilities import REPLIES_REFUSED_WHEN_HIDDEN, platform_action
 from platforms.types import Platform
+from storage.db import reading
 from storage.models import Decision, Reply
 
 log = logging.getLogger(__name__)
@@ -310,7 +311,7 @@ class ReplyService:
     # ------------------------------------------------------------------ helpers
 
     def _card(self, form: ReplyForm) -> TriageCard | None:
-        with self._sessions() as session:
+        with reading(self._sessions) as session:
             try:
                 return load_card(session, form.review_item_id)
             except LookupError:
@@ -369,7 +370,7 @@ class ReplyService:
         return "delete" in self._actions(review_item_id)
 
     def _actions(self, review_item_id: int) -> list[str]:
-        with self._sessions() as session:
+        with reading(self._sessions) as session:
             return list(
                 session.scalars(
                     select(Decision.action).where(Decision.review_item_id == review_item_id)

@@ -29,6 +29,7 @@ from bot.services.members import MemberDirectory, MemberInfo
 from bot.services.outbox import enqueue
 from bot.services.preservation import preserve
 from config.settings import ConfigError, Permission, PolicySettings
+from storage.db import reading
 from storage.models import (
     Classification,
     Comment,
@@ -276,7 +277,7 @@ class ReviewService:
 
     def request_item(self, request_id: int) -> int | None:
         """The review item a removal request is about, if the request exists."""
-        with self._sessions() as session:
+        with reading(self._sessions) as session:
             return session.scalar(
                 select(RemovalRequest.review_item_id).where(RemovalRequest.id == request_id)
             )

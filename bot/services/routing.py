@@ -25,6 +25,7 @@ from bot.rendering import Block, SlackMessage, escape_mrkdwn, mention, mrkdwn, p
 from bot.services.outbox import RetryLater, enqueue
 from config.settings import Settings
 from platforms.types import Platform
+from storage.db import reading
 from storage.models import Account, Author, Comment, CommentVersion, Decision, Reply, ReviewItem
 
 log = logging.getLogger(__name__)
@@ -130,7 +131,7 @@ class RouteNotifier:
     def deliver(self, payload: Mapping[str, Any]) -> None:
         """Send the note for ``payload["reply_id"]`` (an outbox handler)."""
         reply_id = int(payload["reply_id"])
-        with self._sessions() as session:
+        with reading(self._sessions) as session:
             reply = session.get(Reply, reply_id)
             if reply is None or reply.routed_to is None or reply.route_status == "sent":
                 return

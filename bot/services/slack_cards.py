@@ -20,6 +20,7 @@ from bot.services.outbox import RetryLater
 from bot.services.pacing import ChannelPacer, paced_post
 from classifiers.enquiries import detect_enquiries
 from config.settings import EnquiryTopic
+from storage.db import reading
 from storage.models import ReviewItem
 
 log = logging.getLogger(__name__)
@@ -56,7 +57,7 @@ class SlackCardPublisher:
         review_item_id = int(payload["review_item_id"])
         if self._batches is not None and self._batches.route(review_item_id):
             return  # shown on its batch card
-        with self._sessions() as session:
+        with reading(self._sessions) as session:
             card = load_card(session, review_item_id)
         if card.status == "pending" and self._enquiry_topics:
             matches = detect_enquiries(card.text, self._enquiry_topics)

@@ -32,6 +32,7 @@ from bot.services.review import (
     ReviewService,
 )
 from config.settings import Permission, Settings
+from storage.db import reading
 from storage.models import CannedResponseVersion, Decision
 
 log = logging.getLogger(__name__)
@@ -118,7 +119,7 @@ class DecisionForms:
         forged, and the card can move on while the modal is open).
         """
         self.require_decider(actor_slack_id, f"opening {action}", review_item_id)
-        with self._sessions() as session:
+        with reading(self._sessions) as session:
             try:
                 card = load_card(session, review_item_id)
             except LookupError:
@@ -132,7 +133,7 @@ class DecisionForms:
 
     def undo_action(self, review_item_id: int) -> Action:
         """Unhide or unblock: whichever reverses the item's latest hide or block not yet undone."""
-        with self._sessions() as session:
+        with reading(self._sessions) as session:
             decisions = session.scalars(
                 select(Decision)
                 .where(Decision.review_item_id == review_item_id)
@@ -147,7 +148,7 @@ class DecisionForms:
 
     def warning_preview(self, card: TriageCard) -> str:
         """The public reply a Warn would post, filled in as the executor will fill it."""
-        with self._sessions() as session:
+        with reading(self._sessions) as session:
             body = session.scalar(
                 select(CannedResponseVersion.body)
                 .where(CannedResponseVersion.key == WARNING_RESPONSE)
