@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.orm import Session, aliased
 
 from platforms.types import Platform
 from storage.models import (
@@ -182,63 +182,108 @@ def load_card(session: Session, review_item_id: int) -> TriageCard:
     return cards[0]
 
 
+_EARLIER = aliased(Comment)
+_EARLIER_COMMENTS = (
+    select(func.count(_EARLIER.id))
+    .where(
+        _EARLIER.author_id == Comment.author_id,
+        _EARLIER.account_id == Comment.account_id,
+        _EARLIER.created_at < Comment.created_at,
+    )
+    .correlate(Comment)
+    .scalar_subquery()
+)
+# The statements below are built once, at import: building one costs more than running it on
+# an indexed look-up, and a card is loaded on every click. Columns, not entities: a card is
+# read-only, and making ORM objects of every row was most of the rest.
+_CARDS = (
+    select(
+        ReviewItem.id,
+        ReviewItem.version,
+        ReviewItem.status,
+        ReviewItem.slack_channel,
+        ReviewItem.slack_ts,
+        Comment.post_title,
+        Comment.permalink,
+        Comment.created_at,
+        Comment.deleted_at,
+        Comment.parent_external_id,
+        CommentVersion.version.label("comment_version"),
+        CommentVersion.text,
+        Account.id.label("account_id"),
+        Account.platform,
+        Account.display_name.label("account_name"),
+        Author.id.label("author_id"),
+        Author.display_name.label("author_name"),
+        Classification.id.label("classification_id"),
+        Classification.model_name,
+        Classification.scores,
+        Classification.thresholds,
+        Classification.detections,
+        Classification.suggested_action,
+        Classification.reason_code,
+        Classification.clause,
+        Classification.explanation,
+        _EARLIER_COMMENTS.label("earlier_comments"),
+    )
+    .join(Comment, Comment.id == ReviewItem.comment_id)
+    .join(CommentVersion, CommentVersion.id == ReviewItem.comment_version_id)
+    .join(Account, Account.id == Comment.account_id)
+    .join(Author, Author.id == Comment.author_id)
+    .outerjoin(Classification, Classification.id == ReviewItem.classification_id)
+)
+_URGENT_AND_OLDEST_FIRST = (ReviewItem.priority.desc(), Comment.created_at, ReviewItem.id)
+_CARDS_BY_ID = _CARDS.where(ReviewItem.id.in_(bindparam("ids", expanding=True))).order_by(
+    *_URGENT_AND_OLDEST_FIRST
+)
+_PENDING_CARDS = _CARDS.where(ReviewItem.status == "pending").order_by(*_URGENT_AND_OLDEST_FIRST)
+
+
 def load_cards(session: Session, review_item_ids: list[int] | None = None) -> list[TriageCard]:
     """Load cards (all pending ones when no ids are given), most urgent and oldest first."""
-    query = (
-        select(ReviewItem, Comment, CommentVersion, Account, Author, Classification)
-        .join(Comment, Comment.id == ReviewItem.comment_id)
-        .join(CommentVersion, CommentVersion.id == ReviewItem.comment_version_id)
-        .join(Account, Account.id == Comment.account_id)
-        .join(Author, Author.id == Comment.author_id)
-        .outerjoin(Classification, Classification.id == ReviewItem.classification_id)
-    )
     if review_item_ids is None:
-        query = query.where(ReviewItem.status == "pending")
+        rows = session.execute(_PENDING_CARDS)
     else:
-        query = query.where(ReviewItem.id.in_(review_item_ids))
-    query = query.order_by(ReviewItem.priority.desc(), Comment.created_at, ReviewItem.id)
+        rows = session.execute(_CARDS_BY_ID, {"ids": review_item_ids})
     cards = []
-    for item, comment, version, account, author, classification in session.execute(query):
-        earlier = session.scalar(
-            select(func.count(Comment.id)).where(
-                Comment.author_id == author.id,
-                Comment.account_id == account.id,
-                Comment.created_at < comment.created_at,
-            )
-        )
+    for row in rows:
+        classified = row.classification_id is not None
+        decided = row.status != "pending"
         cards.append(
             TriageCard(
-                review_item_id=item.id,
-                review_version=item.version,
-                status=item.status,
-                platform=Platform(account.platform),
-                account_name=account.display_name,
-                post_title=comment.post_title,
-                permalink=comment.permalink,
-                author_name=author.display_name,
-                author_earlier_comments=earlier or 0,
-                created_at=comment.created_at,
-                comment_version=version.version,
-                text=version.text,
-                deleted=comment.deleted_at is not None,
-                model_name=classification.model_name if classification else None,
-                scores=dict(classification.scores) if classification else {},
-                thresholds=dict(classification.thresholds) if classification else {},
-                detections=dict(classification.detections) if classification else {},
-                suggested_action=classification.suggested_action if classification else "review",
-                reason_code=classification.reason_code if classification else None,
-                clause=classification.clause if classification else None,
-                explanation=classification.explanation if classification else "Not classified yet.",
-                decision=_latest_decision(session, item.id) if item.status != "pending" else None,
-                slack_channel=item.slack_channel,
-                slack_ts=item.slack_ts,
-                history=_author_history(session, author.id, account.id, comment.id, earlier or 0),
-                request=_pending_request(session, item.id)
-                if item.status == "awaiting_approval"
+                review_item_id=row.id,
+                review_version=row.version,
+                status=row.status,
+                platform=Platform(row.platform),
+                account_name=row.account_name,
+                post_title=row.post_title,
+                permalink=row.permalink,
+                author_name=row.author_name,
+                author_earlier_comments=row.earlier_comments or 0,
+                created_at=row.created_at,
+                comment_version=row.comment_version,
+                text=row.text,
+                deleted=row.deleted_at is not None,
+                model_name=row.model_name if classified else None,
+                scores=dict(row.scores) if classified else {},
+                thresholds=dict(row.thresholds) if classified else {},
+                detections=dict(row.detections) if classified else {},
+                suggested_action=row.suggested_action if classified else "review",
+                reason_code=row.reason_code if classified else None,
+                clause=row.clause if classified else None,
+                explanation=row.explanation if classified else "Not classified yet.",
+                decision=_latest_decision(session, row.id) if decided else None,
+                slack_channel=row.slack_channel,
+                slack_ts=row.slack_ts,
+                history=_author_history(
+                    session, row.author_id, row.account_id, row.earlier_comments or 0
+                ),
+                request=_pending_request(session, row.id)
+                if row.status == "awaiting_approval"
                 else None,
-                escalation=latest_escalation(session, item.id),
-                reply=_latest_reply(session, item.id) if item.status != "pending" else None,
-                parent_id=comment.parent_external_id,
+                escalation=latest_escalation(session, row.id),
+                reply=_latest_reply(session, row.id) if decided else None,
+                parent_id=row.parent_external_id,
             )
         )
     return cards
@@ -247,105 +292,108 @@ def load_cards(session: Session, review_item_ids: list[int] | None = None) -> li
 REPLY_ACTIONS = ("reply", "route")
 """Decisions shown in the card's reply line rather than as its headline, after another one."""
 
+_LATEST_DECISION = (
+    select(
+        Decision.id,
+        Decision.action,
+        Decision.actor_slack_id,
+        Decision.actor_name,
+        Decision.decided_at,
+        Decision.reason_code,
+        CommentVersion.version.label("comment_version"),
+        Decision.note,
+        Decision.approved_by,
+        DecisionOutcome.status.label("outcome_status"),
+        DecisionOutcome.detail.label("outcome_detail"),
+        PreservedRecord.content_sha256.label("preserved_sha256"),
+    )
+    .join(CommentVersion, CommentVersion.id == Decision.comment_version_id)
+    .outerjoin(DecisionOutcome, DecisionOutcome.decision_id == Decision.id)
+    .outerjoin(PreservedRecord, PreservedRecord.id == Decision.preserved_record_id)
+    .where(Decision.review_item_id == bindparam("item"))
+    .order_by(Decision.id.desc())
+    .limit(1)
+)
+# A reply after a hide is a follow-up: the hide stays the card's headline (and its Undo).
+_LATEST_HEADLINE_DECISION = _LATEST_DECISION.where(Decision.action.not_in(REPLY_ACTIONS))
+
 
 def _latest_decision(session: Session, review_item_id: int) -> DecisionView | None:
-    query = (
-        select(Decision, CommentVersion.version, DecisionOutcome, PreservedRecord.content_sha256)
-        .join(CommentVersion, CommentVersion.id == Decision.comment_version_id)
-        .outerjoin(DecisionOutcome, DecisionOutcome.decision_id == Decision.id)
-        .outerjoin(PreservedRecord, PreservedRecord.id == Decision.preserved_record_id)
-        .where(Decision.review_item_id == review_item_id)
-        .order_by(Decision.id.desc())
-        .limit(1)
-    )
-    # A reply after a hide is a follow-up: the hide stays the card's headline (and its Undo).
-    row = session.execute(query.where(Decision.action.not_in(REPLY_ACTIONS))).first()
+    ids = {"item": review_item_id}
+    row = session.execute(_LATEST_HEADLINE_DECISION, ids).first()
     if row is None:
-        row = session.execute(query).first()
-    if row is None:
-        return None
-    decision, version, outcome, digest = row
-    return DecisionView(
-        id=decision.id,
-        action=decision.action,
-        actor_slack_id=decision.actor_slack_id,
-        actor_name=decision.actor_name,
-        decided_at=decision.decided_at,
-        reason_code=decision.reason_code,
-        comment_version=version,
-        note=decision.note,
-        approved_by=decision.approved_by,
-        outcome_status=outcome.status if outcome else None,
-        outcome_detail=outcome.detail if outcome else None,
-        preserved_sha256=digest,
+        row = session.execute(_LATEST_DECISION, ids).first()
+    return DecisionView(**row._asdict()) if row is not None else None
+
+
+_LATEST_REPLY = (
+    select(
+        Decision.id.label("decision_id"),
+        Decision.action,
+        Decision.actor_slack_id,
+        Decision.actor_name,
+        Decision.decided_at,
+        Reply.text,
+        Reply.canned_key,
+        Reply.route,
+        Reply.routed_to,
+        Reply.route_status,
+        Reply.route_detail,
+        DecisionOutcome.status.label("outcome_status"),
+        DecisionOutcome.detail.label("outcome_detail"),
     )
+    .join(Reply, Reply.decision_id == Decision.id)
+    .outerjoin(DecisionOutcome, DecisionOutcome.decision_id == Decision.id)
+    .where(Decision.review_item_id == bindparam("item"))
+    .order_by(Decision.id.desc())
+    .limit(1)
+)
 
 
 def _latest_reply(session: Session, review_item_id: int) -> ReplyView | None:
-    row = session.execute(
-        select(Decision, Reply, DecisionOutcome)
-        .join(Reply, Reply.decision_id == Decision.id)
-        .outerjoin(DecisionOutcome, DecisionOutcome.decision_id == Decision.id)
-        .where(Decision.review_item_id == review_item_id)
-        .order_by(Decision.id.desc())
-        .limit(1)
-    ).first()
-    if row is None:
-        return None
-    decision, reply, outcome = row
-    return ReplyView(
-        decision_id=decision.id,
-        action=decision.action,
-        actor_slack_id=decision.actor_slack_id,
-        actor_name=decision.actor_name,
-        decided_at=decision.decided_at,
-        text=reply.text,
-        canned_key=reply.canned_key,
-        route=reply.route,
-        routed_to=reply.routed_to,
-        route_status=reply.route_status,
-        route_detail=reply.route_detail,
-        outcome_status=outcome.status if outcome else None,
-        outcome_detail=outcome.detail if outcome else None,
+    row = session.execute(_LATEST_REPLY, {"item": review_item_id}).first()
+    return ReplyView(**row._asdict()) if row is not None else None
+
+
+_PENDING_REQUEST = (
+    select(
+        RemovalRequest.id,
+        RemovalRequest.action,
+        RemovalRequest.reason_code,
+        RemovalRequest.note,
+        RemovalRequest.requested_by,
+        RemovalRequest.requested_at,
+        RemovalRequest.needs,
     )
+    .where(RemovalRequest.review_item_id == bindparam("item"), RemovalRequest.status == "pending")
+    .order_by(RemovalRequest.id.desc())
+    .limit(1)
+)
 
 
 def _pending_request(session: Session, review_item_id: int) -> RequestView | None:
-    removal = session.scalar(
-        select(RemovalRequest)
-        .where(RemovalRequest.review_item_id == review_item_id, RemovalRequest.status == "pending")
-        .order_by(RemovalRequest.id.desc())
-        .limit(1)
+    row = session.execute(_PENDING_REQUEST, {"item": review_item_id}).first()
+    return RequestView(**row._asdict()) if row is not None else None
+
+
+_AUTHOR_ACTIONS = (
+    select(Decision.action, func.count(Decision.id))
+    .join(Comment, Comment.id == Decision.comment_id)
+    .where(
+        Comment.author_id == bindparam("author"),
+        Comment.account_id == bindparam("account"),
+        Decision.action.in_(("hide", "warn", "block", "unhide", "unblock")),
     )
-    if removal is None:
-        return None
-    return RequestView(
-        id=removal.id,
-        action=removal.action,
-        reason_code=removal.reason_code,
-        note=removal.note,
-        requested_by=removal.requested_by,
-        requested_at=removal.requested_at,
-        needs=removal.needs,
-    )
+    .group_by(Decision.action)
+)
 
 
 def _author_history(
-    session: Session, author_id: int, account_id: int, comment_id: int, earlier: int
+    session: Session, author_id: int, account_id: int, earlier: int
 ) -> AuthorHistory:
     """Hides, warnings and blocks of this author's other comments on this account."""
-    counts = dict(
-        session.execute(
-            select(Decision.action, func.count(Decision.id))
-            .join(Comment, Comment.id == Decision.comment_id)
-            .where(
-                Comment.author_id == author_id,
-                Comment.account_id == account_id,
-                Decision.action.in_(("hide", "warn", "block", "unhide", "unblock")),
-            )
-            .group_by(Decision.action)
-        ).all()
-    )
+    rows = session.execute(_AUTHOR_ACTIONS, {"author": author_id, "account": account_id})
+    counts: dict[str, int] = {action: count for action, count in rows}
     return AuthorHistory(
         earlier_comments=earlier,
         hides=max(counts.get("hide", 0) - counts.get("unhide", 0), 0),
@@ -354,14 +402,17 @@ def _author_history(
     )
 
 
+_LATEST_ESCALATION = (
+    select(Escalation)
+    .where(Escalation.review_item_id == bindparam("item"))
+    .order_by(Escalation.id.desc())
+    .limit(1)
+)
+
+
 def latest_escalation(session: Session, review_item_id: int) -> EscalationView | None:
     """The item's most recent escalation, with whether its comment is hidden now."""
-    row = session.scalar(
-        select(Escalation)
-        .where(Escalation.review_item_id == review_item_id)
-        .order_by(Escalation.id.desc())
-        .limit(1)
-    )
+    row = session.scalar(_LATEST_ESCALATION, {"item": review_item_id})
     if row is None:
         return None
     return escalation_view(session, row)

@@ -165,6 +165,39 @@ class OutboxDispatcher:
                 break  # that was all that was due; what the handlers queued is for the next pass
         return report
 
+    def deliver_now(self, keys: Sequence[str]) -> DeliveryReport:
+        """Deliver the due messages with these keys straight away, most urgent first.
+
+        For work a person is waiting on, such as the card they just clicked: one statement
+        claims the messages, without reading the queue first. A message another worker holds,
+        or one waiting for its retry, is left to that worker and to the dispatcher.
+        """
+        report = DeliveryReport()
+        if not keys:
+            return report
+        now = self._clock()
+        with self._sessions.begin() as session:
+            claimed = session.scalars(
+                update(OutboxMessage)
+                .where(
+                    OutboxMessage.idempotency_key.in_(list(keys)),
+                    OutboxMessage.status.in_(("pending", "in_progress")),
+                    OutboxMessage.next_attempt_at <= now,
+                )
+                .values(
+                    status="in_progress",
+                    next_attempt_at=now + LEASE,
+                    attempts=OutboxMessage.attempts + 1,
+                )
+                .returning(OutboxMessage)
+            ).all()
+        for message in sorted(claimed, key=lambda m: (-m.priority, m.id)):
+            if self._deliver(message):
+                report.delivered += 1
+            else:
+                report.retrying += 1
+        return report
+
     def pending_count(self) -> int:
         """How many messages are waiting (for health and metrics)."""
         with reading(self._sessions) as session:

@@ -102,6 +102,8 @@ class Recorded:
 
     decision_id: int
     review_item_id: int
+    queued: tuple[str, ...] = ()
+    """Outbox keys of what it queued: the card update, then the platform action if any."""
 
 
 @dataclass(frozen=True)
@@ -111,6 +113,18 @@ class Requested:
     request_id: int
     review_item_id: int
     needs: str
+    queued: tuple[str, ...] = ()
+    """Outbox key of the card update it queued."""
+
+
+def card_update_key(item: ReviewItem) -> str:
+    """The outbox key of the card update for the item as it is now (one per version)."""
+    return f"slack.sync_card:{item.id}:{item.version}"
+
+
+def platform_action_key(decision_id: int) -> str:
+    """The outbox key of carrying a decision out on the platform."""
+    return f"platform.execute:{decision_id}"
 
 
 class Refused(Exception):
@@ -189,7 +203,7 @@ class ReviewService:
                 item.status = AWAITING
                 session.flush()
                 self._sync_card(session, item, now)
-                return Requested(removal.id, item.id, needs)
+                return Requested(removal.id, item.id, needs, queued=(card_update_key(item),))
             undone = self._undone_decision(session, item, request.action)
             decision = self._record(
                 session,
@@ -203,7 +217,7 @@ class ReviewService:
             )
             if attach is not None:
                 attach(session, decision)
-            return Recorded(decision.id, item.id)
+            return Recorded(decision.id, item.id, _queued_by(decision, item))
 
     def resolve(self, request_id: int, actor_slack_id: str, *, approve: bool) -> Recorded | None:
         """Approve (recording the removal) or decline a pending removal request."""
@@ -267,7 +281,7 @@ class ReviewService:
                     now,
                     approved_by=member.slack_user_id,
                 )
-                return Recorded(decision.id, item.id)
+                return Recorded(decision.id, item.id, _queued_by(decision, item))
         assert stale
         raise Refused(
             "This removal request is out of date (the comment changed since it was asked "
@@ -458,7 +472,7 @@ class ReviewService:
             enqueue(
                 session,
                 kind="platform.execute",
-                key=f"platform.execute:{decision.id}",
+                key=platform_action_key(decision.id),
                 payload={"decision_id": decision.id},
                 priority=95,
                 now=now,
@@ -483,7 +497,7 @@ class ReviewService:
         enqueue(
             session,
             kind="slack.sync_card",
-            key=f"slack.sync_card:{item.id}:{item.version}",
+            key=card_update_key(item),
             payload={"review_item_id": item.id},
             priority=100,  # a person is looking at this card right now
             now=now,
@@ -516,3 +530,11 @@ class ReviewService:
             "posted); please look at the card again.",
             code="stale",
         )
+
+
+def _queued_by(decision: Decision, item: ReviewItem) -> tuple[str, ...]:
+    """The outbox keys ``_record`` queued for this decision, most urgent first."""
+    card = card_update_key(item)
+    if Action(decision.action) in ON_PLATFORM:
+        return (card, platform_action_key(decision.id))
+    return (card,)

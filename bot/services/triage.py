@@ -30,6 +30,7 @@ from bot.services.review import (
     Refused,
     Requested,
     ReviewService,
+    platform_action_key,
 )
 from config.settings import Permission, Settings
 from storage.db import reading
@@ -78,10 +79,18 @@ class TriageDesk:
         # Only this card's messages, not the whole outbox: a listener thread must not be
         # tied up by a backlog (the background dispatcher delivers the rest).
         prefixes = [f"slack.sync_card:{item_id}:"]
-        if isinstance(outcome, Recorded):
-            prefixes.append(f"platform.execute:{outcome.decision_id}")
-        # Carrying a decision out queues the card update that shows its result; a few passes
-        # deliver that too. Failures are rescheduled into the future, so this stops.
+        if outcome is not None:
+            # What the decision queued is known by key: claimed at once, no queue look-up.
+            self._outbox.deliver_now(outcome.queued)
+            if not isinstance(outcome, Recorded):
+                return
+            action_key = platform_action_key(outcome.decision_id)
+            if action_key not in outcome.queued:
+                return  # nothing was carried out, so nothing else was queued
+            prefixes.append(action_key)
+        # Carrying a decision out queues the card update that shows its result, and a refused
+        # click may have queued a refresh of a stale card; a few passes deliver those too.
+        # Failures are rescheduled into the future, so this stops.
         for _ in range(MAX_DELIVERY_PASSES):
             report = self._outbox.deliver_due(limit=10, key_prefixes=prefixes)
             if report.delivered == 0 and report.retrying == 0:
