@@ -18,7 +18,7 @@ from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.batch_cards import SYSTEM, load_batch_card, render_batch_card
@@ -70,6 +70,14 @@ def move_to_own_card(
     )
 
 
+_ROUTING_FACTS = (
+    select(ReviewItem.status, ReviewItem.slack_ts, Classification.suggested_action)
+    .join(Classification, Classification.id == ReviewItem.classification_id)
+    .where(ReviewItem.id == bindparam("item"))
+)
+"""Built once: every card update is routed."""
+
+
 class BatchPublisher:
     """Routes comments to batch cards and posts or updates batch cards (``slack.sync_batch``)."""
 
@@ -98,11 +106,7 @@ class BatchPublisher:
         """
         with reading(self._sessions) as session:
             membership = self._batcher.membership(session, review_item_id)
-            row = session.execute(
-                select(ReviewItem.status, ReviewItem.slack_ts, Classification.suggested_action)
-                .join(Classification, Classification.id == ReviewItem.classification_id)
-                .where(ReviewItem.id == review_item_id)
-            ).first()
+            row = session.execute(_ROUTING_FACTS, {"item": review_item_id}).first()
         if row is None:
             return False
         status, slack_ts, suggested = row

@@ -15,7 +15,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, String, cast, exists, func, literal, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    String,
+    bindparam,
+    cast,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -78,6 +89,12 @@ def _being_delivered() -> ColumnElement[bool]:
     )
 
 
+_MEMBERSHIP = select(SlackBatchItem.batch_id, SlackBatchItem.pulled_out_at).where(
+    SlackBatchItem.review_item_id == bindparam("item")
+)
+"""Built once: every card update asks whether its comment is in a batch."""
+
+
 class Batcher:
     """Forms batches and answers which batch a comment is in (database side of the policy)."""
 
@@ -93,11 +110,7 @@ class Batcher:
 
     def membership(self, session: Session, review_item_id: int) -> Membership | None:
         """The item's batch, if it was ever put in one."""
-        row = session.execute(
-            select(SlackBatchItem.batch_id, SlackBatchItem.pulled_out_at).where(
-                SlackBatchItem.review_item_id == review_item_id
-            )
-        ).first()
+        row = session.execute(_MEMBERSHIP, {"item": review_item_id}).first()
         if row is None:
             return None
         return Membership(batch_id=row[0], pulled_out=row[1] is not None)

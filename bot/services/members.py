@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import get_args
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -116,6 +116,12 @@ class MembershipRefused(Exception):
         self.code = code
 
 
+_ACTIVE_MEMBER = select(Member.slack_user_id, Member.role, Member.display_name).where(
+    Member.slack_user_id == bindparam("user"), Member.active
+)
+"""Built once: every click and form asks who the person is."""
+
+
 class MemberDirectory:
     """Looks up members and their permissions; always reads the database, never a stale cache."""
 
@@ -127,12 +133,8 @@ class MemberDirectory:
     def find(self, slack_user_id: str) -> MemberInfo | None:
         """The active member with this Slack id, if any."""
         with reading(self._sessions) as session:
-            member = session.scalar(
-                select(Member).where(Member.slack_user_id == slack_user_id, Member.active)
-            )
-            if member is None:
-                return None
-            return MemberInfo(member.slack_user_id, member.role, member.display_name)
+            row = session.execute(_ACTIVE_MEMBER, {"user": slack_user_id}).first()
+        return MemberInfo(*row) if row is not None else None
 
     def permissions(self, role: str) -> frozenset[Permission]:
         """What the role may do, per the settings."""

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, func, or_, select, update
+from sqlalchemy import Table, bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -35,6 +35,52 @@ REFRESH_EVERY = 10
 """Messages delivered between two looks at the queue."""
 
 Handler = Callable[[Mapping[str, Any]], None]
+
+_DUE = (
+    OUTBOX.c.status.in_(("pending", "in_progress")),
+    OUTBOX.c.next_attempt_at <= bindparam("now"),
+)
+"""Waiting, or claimed by a worker whose lease has run out (it crashed)."""
+_CLAIM = {
+    "status": "in_progress",
+    "next_attempt_at": bindparam("lease_until"),
+    "attempts": OUTBOX.c.attempts + 1,
+}
+_STILL_OURS = (
+    OUTBOX.c.id == bindparam("message_id"),
+    OUTBOX.c.status == "in_progress",
+    OUTBOX.c.attempts == bindparam("claimed_attempts"),
+)
+"""Conditions that hold only while this worker's claim on the message stands.
+
+A worker slower than its lease may finish after another worker re-claimed the message (and
+perhaps completed it): its result must not overwrite the newer claim's, e.g. put a delivered
+message back to pending.
+"""
+# Built once: delivering a message is a handful of one-row statements, and building each one
+# anew cost more than running it.
+_CLAIM_ONE = (
+    update(OutboxMessage)
+    .where(OutboxMessage.id == bindparam("message_id"), *_DUE)
+    .values(_CLAIM)
+    .returning(OutboxMessage)
+)
+_CLAIM_KEYS = (
+    update(OutboxMessage)
+    .where(OutboxMessage.idempotency_key.in_(bindparam("keys", expanding=True)), *_DUE)
+    .values(_CLAIM)
+    .returning(OutboxMessage)
+)
+_COMPLETE = (
+    update(OUTBOX)
+    .where(*_STILL_OURS)
+    .values(status="done", completed_at=bindparam("at"), last_error=None)
+)
+_RESCHEDULE = (
+    update(OUTBOX)
+    .where(*_STILL_OURS)
+    .values(status="pending", next_attempt_at=bindparam("retry_at"), last_error=bindparam("error"))
+)
 
 
 class RetryLater(Exception):
@@ -178,18 +224,7 @@ class OutboxDispatcher:
         now = self._clock()
         with self._sessions.begin() as session:
             claimed = session.scalars(
-                update(OutboxMessage)
-                .where(
-                    OutboxMessage.idempotency_key.in_(list(keys)),
-                    OutboxMessage.status.in_(("pending", "in_progress")),
-                    OutboxMessage.next_attempt_at <= now,
-                )
-                .values(
-                    status="in_progress",
-                    next_attempt_at=now + LEASE,
-                    attempts=OutboxMessage.attempts + 1,
-                )
-                .returning(OutboxMessage)
+                _CLAIM_KEYS, {"keys": list(keys), "now": now, "lease_until": now + LEASE}
             ).all()
         for message in sorted(claimed, key=lambda m: (-m.priority, m.id)):
             if self._deliver(message):
@@ -236,22 +271,9 @@ class OutboxDispatcher:
         """Take a lease on a message; a lease that expired (a crashed worker) can be re-taken."""
         now = self._clock()
         with self._sessions.begin() as session:
-            claimed = session.execute(
-                update(OutboxMessage)
-                .where(
-                    OutboxMessage.id == message_id,
-                    OutboxMessage.status.in_(("pending", "in_progress")),
-                    OutboxMessage.next_attempt_at <= now,
-                )
-                .values(
-                    status="in_progress",
-                    next_attempt_at=now + LEASE,
-                    attempts=OutboxMessage.attempts + 1,
-                )
+            return session.scalar(
+                _CLAIM_ONE, {"message_id": message_id, "now": now, "lease_until": now + LEASE}
             )
-            if claimed.rowcount != 1:  # type: ignore[attr-defined]
-                return None
-            return session.get(OutboxMessage, message_id)
 
     def _deliver(self, message: OutboxMessage) -> bool:
         handler = self._handlers.get(message.kind)
@@ -278,37 +300,21 @@ class OutboxDispatcher:
             self._reschedule(message, delay, f"{type(exc).__name__}: {exc}")
             return False
         with self._sessions.begin() as session:
-            session.execute(
-                update(OutboxMessage)
-                .where(*_still_ours(message))
-                .values(status="done", completed_at=self._clock(), last_error=None)
-            )
+            session.execute(_COMPLETE, {**_claim_of(message), "at": self._clock()})
         metrics.OUTBOX_DELIVERED.labels(message.kind).inc()
         return True
 
     def _reschedule(self, message: OutboxMessage, delay: timedelta, error: str) -> None:
         with self._sessions.begin() as session:
             session.execute(
-                update(OutboxMessage)
-                .where(*_still_ours(message))
-                .values(
-                    status="pending", next_attempt_at=self._clock() + delay, last_error=error[:2000]
-                )
+                _RESCHEDULE,
+                {**_claim_of(message), "retry_at": self._clock() + delay, "error": error[:2000]},
             )
 
 
-def _still_ours(message: OutboxMessage) -> tuple[Any, ...]:
-    """Conditions that hold only while this worker's claim on the message stands.
-
-    A worker slower than its lease may finish after another worker re-claimed the message (and
-    perhaps completed it): its result must not overwrite the newer claim's, e.g. put a
-    delivered message back to pending.
-    """
-    return (
-        OutboxMessage.id == message.id,
-        OutboxMessage.status == "in_progress",
-        OutboxMessage.attempts == message.attempts,
-    )
+def _claim_of(message: OutboxMessage) -> dict[str, Any]:
+    """The parameters of ``_STILL_OURS`` for this worker's claim on the message."""
+    return {"message_id": message.id, "claimed_attempts": message.attempts}
 
 
 def _payload_ids(payload: Mapping[str, Any]) -> dict[str, int]:

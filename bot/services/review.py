@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import event, select, update
+from sqlalchemy import bindparam, event, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import metrics
@@ -140,6 +140,19 @@ NOT_A_MEMBER = Refused(
     "Only SMAT members can decide on comments. Ask the Town Clerk if you need access.",
     code="not_allowed",
 )
+
+
+_CLAIM_ITEM = (
+    update(ReviewItem)
+    .where(
+        ReviewItem.id == bindparam("item"),
+        ReviewItem.version == bindparam("expected"),
+        ReviewItem.status.in_(bindparam("statuses", expanding=True)),
+    )
+    .values(version=ReviewItem.version + 1, updated_at=bindparam("now"))
+    .returning(ReviewItem)
+)
+"""Built once (every decision claims its item): the item, moved on a version, or no row."""
 
 
 class ReviewService:
@@ -366,19 +379,18 @@ class ReviewService:
         self, session: Session, item_id: int, expected_version: int, statuses: tuple[str, ...]
     ) -> ReviewItem:
         """Move the item's version on, or raise Refused saying who got there first."""
-        claimed = session.execute(
-            update(ReviewItem)
-            .where(
-                ReviewItem.id == item_id,
-                ReviewItem.version == expected_version,
-                ReviewItem.status.in_(statuses),
-            )
-            .values(version=ReviewItem.version + 1, updated_at=self._clock())
-            .execution_options(synchronize_session=False)
+        item = session.scalar(
+            _CLAIM_ITEM,
+            {
+                "item": item_id,
+                "expected": expected_version,
+                "statuses": list(statuses),
+                "now": self._clock(),
+            },
         )
-        if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        if item is None:
             raise self._why_not(session, item_id, expected_version, statuses)
-        return session.get_one(ReviewItem, item_id, populate_existing=True)
+        return item
 
     def _approval_needed(self, session: Session, item: ReviewItem, action: Action) -> str | None:
         if action is Action.DELETE:

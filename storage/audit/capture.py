@@ -185,7 +185,9 @@ def _do_orm_execute(state: ORMExecuteState) -> Any:
     query = select(table.c.id).with_for_update()
     if where is not None:
         query = query.where(where)
-    ids = list(state.session.execute(query).scalars())
+    # The statement's own bound values (a prebuilt statement's bindparam()s) pick the rows.
+    values = state.parameters if isinstance(state.parameters, dict) else None
+    ids = list(state.session.execute(query, values).scalars())
     result = state.invoke_statement()
     kind = UPDATED if state.is_update else DELETED
     for row_id in ids:
