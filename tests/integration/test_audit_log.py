@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, insert, select, text
+from sqlalchemy import Engine, bindparam, insert, select, text, update
 from sqlalchemy.exc import DBAPIError
 
 from bot.container import Container, build
@@ -319,6 +319,27 @@ def test_a_bulk_write_through_the_bare_table_is_refused_too(container: Container
     }
     with pytest.raises(AuditBypass, match="canned_responses"), container.sessions.begin() as s:
         s.execute(insert(table).values(**row))
+
+
+def test_an_update_with_bound_values_is_logged_for_the_rows_it_changed(
+    container: Container,
+) -> None:
+    """A statement built once with bindparam()s picks its rows by the values passed to it."""
+    rename = (
+        update(Member)
+        .where(Member.slack_user_id == bindparam("who"))
+        .values(display_name=bindparam("new_name"))
+    )
+    before = len(_events(container.engine))
+    with container.sessions.begin() as s:
+        jo = s.scalars(select(Member).where(Member.slack_user_id == JO)).one()
+        s.execute(rename, {"who": JO, "new_name": "Jo Bloggs"})
+    renamed = _events(container.engine)[before:]
+    assert [(e["subject_table"], e["kind"], e["subject_id"]) for e in renamed] == [
+        ("smat_members", "updated", jo.id)
+    ]
+    assert json.loads(renamed[0]["payload"])["display_name"] == "Jo Bloggs"
+    _ok(verify(container.engine))
 
 
 def test_log_events_are_append_only(container: Container) -> None:
