@@ -8,13 +8,16 @@ What it does, end to end on loopback:
 3. starts the real ``smat-bot run`` (HTTP mode, waitress, the configured classifier loaded;
    by default Detoxify ``unbiased`` with random weights of the real architecture, built by
    ``bench/build_checkpoints.py``) and waits until ``/readyz`` says ready;
-4. sends ``--rate`` correctly signed Approve clicks per second for ``--duration`` seconds,
+4. warms the bot up with ``--warmup`` seconds of clicks at 10 a second on cards of their own
+   (the first clicks after a start pay for compiling SQL, opening connections and starting
+   threads; they are reported apart, as ``warmup``, and checked like the others);
+5. sends ``--rate`` correctly signed Approve clicks per second for ``--duration`` seconds,
    open loop (a slow answer never delays the next click); ``--duplicates`` of them are a second
    SMAT member pressing a card someone already pressed, as happens when two people triage;
-5. measures each click's acknowledgement time (request sent to HTTP answer, which Bolt sends
+6. measures each click's acknowledgement time (request sent to HTTP answer, which Bolt sends
    once the listener has acked) and checks the database: exactly one decision per pressed
    card, every duplicate refused, every card decided;
-6. reads the peak resident memory (``VmHWM``) of the ``smat-bot run`` process after the load.
+7. reads the peak resident memory (``VmHWM``) of the ``smat-bot run`` process after the load.
 
 Usage::
 
@@ -68,6 +71,8 @@ from tests.fakes.fake_slack import FakeSlack  # noqa: E402
 from tests.fakes.slack_requests import block_actions_payload, form_body, sign  # noqa: E402
 
 BOT_TOKEN = "xoxb-bench-token"
+WARMUP_RATE = 10.0
+"""Clicks per second while warming the bot up, before the measured clicks."""
 SIGNING_SECRET = "bench-signing-secret"
 MEMBERS = ("U0BENCH1", "U0BENCH2")
 SLACK_ACK_LIMIT = 3.0
@@ -363,6 +368,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=60.0, help="seconds (default 60)")
     parser.add_argument("--rate", type=float, default=50.0, help="clicks per second (default 50)")
     parser.add_argument(
+        "--warmup",
+        type=float,
+        default=5.0,
+        help=f"seconds of clicks at {WARMUP_RATE:g}/s before the measured ones (default 5)",
+    )
+    parser.add_argument(
         "--duplicates",
         type=float,
         default=0.05,
@@ -390,16 +401,19 @@ def main(argv: list[str] | None = None) -> int:
     ):
         workdir = Path(tmp)
         clicks_total = int(args.rate * args.duration)
-        cards = seed(database_url, slack, clicks_total)
+        warmup_total = int(WARMUP_RATE * args.warmup)
+        cards = seed(database_url, slack, warmup_total + clicks_total)
         port = _free_port()
         process = start_bot(database_url, slack, args.classifier, workdir, port)
         try:
             memory_ready = memory_of(process.pid)
-            clicks = plan(cards, args.rate, args.duration, args.duplicates)
+            warmup = plan(cards[:warmup_total], WARMUP_RATE, args.warmup, 0)
+            fire(f"http://127.0.0.1:{port}", slack, warmup)
+            clicks = plan(cards[warmup_total:], args.rate, args.duration, args.duplicates)
             started = time.perf_counter()
             fire(f"http://127.0.0.1:{port}", slack, clicks)
             elapsed = time.perf_counter() - started
-            decisions = check_decisions(database_url, clicks)
+            decisions = check_decisions(database_url, warmup + clicks)
             memory_after = memory_of(process.pid)
         finally:
             process.send_signal(signal.SIGTERM)
@@ -414,7 +428,8 @@ def main(argv: list[str] | None = None) -> int:
         ]
 
     latencies = [c.latency for c in clicks if c.latency is not None and c.status == 200]
-    failed = [c for c in clicks if c.status != 200]
+    warmup_latencies = [c.latency for c in warmup if c.latency is not None and c.status == 200]
+    failed = [c for c in warmup + clicks if c.status != 200]
     duplicates = sum(1 for c in clicks if c.duplicate)
     report = {
         "clicks": len(clicks),
@@ -430,7 +445,15 @@ def main(argv: list[str] | None = None) -> int:
             "p99": round(1000 * percentile(latencies, 0.99), 1) if latencies else None,
             "max": round(1000 * max(latencies), 1) if latencies else None,
         },
-        "over_3s": sum(1 for v in latencies if v >= SLACK_ACK_LIMIT),
+        "over_3s": sum(1 for v in warmup_latencies + latencies if v >= SLACK_ACK_LIMIT),
+        "warmup": {
+            "clicks": len(warmup),
+            "rate_per_s": WARMUP_RATE,
+            "ack_ms_p50": round(1000 * statistics.median(warmup_latencies), 1)
+            if warmup_latencies
+            else None,
+            "ack_ms_max": round(1000 * max(warmup_latencies), 1) if warmup_latencies else None,
+        },
         **decisions,
         "classifier": args.classifier,
         "database": database_url.split("://")[0],
@@ -457,6 +480,8 @@ def main(argv: list[str] | None = None) -> int:
             f"{report['database']}):\n"
             f"  ack p50 {ack['p50']} ms, p90 {ack['p90']} ms, p99 {ack['p99']} ms, "
             f"max {ack['max']} ms; {len(failed)} failed, {report['over_3s']} over 3 s\n"
+            f"  warm-up before them: {len(warmup)} clicks at {WARMUP_RATE:g}/s, ack p50 "
+            f"{report['warmup']['ack_ms_p50']} ms, max {report['warmup']['ack_ms_max']} ms\n"
             f"  decisions: {decisions['decisions']} for {decisions['cards_pressed']} cards pressed "
             f"({decisions['cards_with_more_than_one_decision']} cards decided twice); "
             f"{len(refusals)}/{duplicates} duplicate clicks refused\n"
