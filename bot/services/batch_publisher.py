@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
@@ -99,30 +99,38 @@ class BatchPublisher:
         self._tz = tz
         self._clock = clock
 
-    def route(self, review_item_id: int) -> bool:
-        """Show the comment through a batch card if it is (or now goes) in one.
+    def route(self, session: Session, review_item_id: int) -> Callable[[], bool] | None:
+        """How the comment is to be shown, read in the caller's session (nothing is changed).
 
-        Returns False when the comment should be shown on its own card instead.
+        None when it gets its own card, as most do. Otherwise a step for the caller to run
+        once its session is closed: it shows the comment through a batch card if it is (or now
+        goes) in one, and returns False when it should have its own card after all.
         """
-        with reading(self._sessions) as session:
-            membership = self._batcher.membership(session, review_item_id)
-            row = session.execute(_ROUTING_FACTS, {"item": review_item_id}).first()
+        membership = self._batcher.membership(session, review_item_id)
+        row = session.execute(_ROUTING_FACTS, {"item": review_item_id}).first()
         if row is None:
-            return False
+            return None
         status, slack_ts, suggested = row
         if membership is None:
             if slack_ts is not None or status != "pending" or suggested != CLEAN:
-                return False
-            batch_id = self._batcher.batch_for(review_item_id, self._channel)
-            if batch_id is None:
-                return False
-            self.sync_batch({"batch_id": batch_id})
-            return True
+                return None
+            return lambda: self._into_new_batch(review_item_id)
         if membership.pulled_out:
+            return None
+        flagged = status == "pending" and suggested != CLEAN
+        return lambda: self._through_batch(review_item_id, membership.batch_id, flagged=flagged)
+
+    def _into_new_batch(self, review_item_id: int) -> bool:
+        batch_id = self._batcher.batch_for(review_item_id, self._channel)
+        if batch_id is None:
             return False
-        if status == "pending" and suggested != CLEAN and self._flagged_out(review_item_id):
+        self.sync_batch({"batch_id": batch_id})
+        return True
+
+    def _through_batch(self, review_item_id: int, batch_id: int, *, flagged: bool) -> bool:
+        if flagged and self._flagged_out(review_item_id):
             return False  # an edit made it flagged: flagged comments always get their own card
-        self.sync_batch({"batch_id": membership.batch_id})
+        self.sync_batch({"batch_id": batch_id})
         return True
 
     def _flagged_out(self, review_item_id: int) -> bool:

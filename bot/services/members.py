@@ -133,7 +133,12 @@ class MemberDirectory:
     def find(self, slack_user_id: str) -> MemberInfo | None:
         """The active member with this Slack id, if any."""
         with reading(self._sessions) as session:
-            row = session.execute(_ACTIVE_MEMBER, {"user": slack_user_id}).first()
+            return self.find_in(session, slack_user_id)
+
+    @staticmethod
+    def find_in(session: Session, slack_user_id: str) -> MemberInfo | None:
+        """The active member with this Slack id, if any, read in the caller's transaction."""
+        row = session.execute(_ACTIVE_MEMBER, {"user": slack_user_id}).first()
         return MemberInfo(*row) if row is not None else None
 
     def permissions(self, role: str) -> frozenset[Permission]:

@@ -186,11 +186,15 @@ class ReviewService:
         ``attach`` adds rows that belong to a recorded decision (a reply's words) in its
         transaction, before the executor can see it.
         """
-        member = self._member_with(request.actor_slack_id, Permission.DECIDE, request)
-        if request.action in NEEDS_REASON and request.reason_code not in self._policy.reason_codes:
-            raise Refused("Pick the policy reason for this decision.", code="reason_required")
         now = self._clock()
         with self._sessions.begin() as session:
+            # Who it is, read in this transaction: one connection per decision, not two.
+            member = self._member_with(session, request.actor_slack_id, Permission.DECIDE, request)
+            if (
+                request.action in NEEDS_REASON
+                and request.reason_code not in self._policy.reason_codes
+            ):
+                raise Refused("Pick the policy reason for this decision.", code="reason_required")
             item = self._claim(
                 session,
                 request.review_item_id,
@@ -362,9 +366,13 @@ class ReviewService:
         return MemberInfo(slack_user_id, row.role, row.display_name or slack_user_id)
 
     def _member_with(
-        self, slack_user_id: str, permission: Permission, request: DecisionRequest
+        self,
+        session: Session,
+        slack_user_id: str,
+        permission: Permission,
+        request: DecisionRequest,
     ) -> MemberInfo:
-        member = self._members.find(slack_user_id)
+        member = self._members.find_in(session, slack_user_id)
         if member is None or permission not in self._members.permissions(member.role):
             log.warning(
                 "refused %s on review item %d by %s: not a deciding SMAT member",

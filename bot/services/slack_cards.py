@@ -55,10 +55,16 @@ class SlackCardPublisher:
     def sync_card(self, payload: Mapping[str, Any]) -> None:
         """Post or update the card for ``payload["review_item_id"]`` from the database's state."""
         review_item_id = int(payload["review_item_id"])
-        if self._batches is not None and self._batches.route(review_item_id):
-            return  # shown on its batch card
         with reading(self._sessions) as session:
-            card = load_card(session, review_item_id)
+            batch_step = self._batches.route(session, review_item_id) if self._batches else None
+            card = load_card(session, review_item_id) if batch_step is None else None
+        if batch_step is not None:
+            # Run with the session closed: it may write, and must not hold two connections.
+            if batch_step():
+                return  # shown on its batch card
+            with reading(self._sessions) as session:
+                card = load_card(session, review_item_id)
+        assert card is not None
         if card.status == "pending" and self._enquiry_topics:
             matches = detect_enquiries(card.text, self._enquiry_topics)
             card = replace(card, enquiry_labels=tuple(match.label for match in matches))
