@@ -214,7 +214,8 @@ def start_bot(
         "HF_HUB_OFFLINE": "1",
         "TRANSFORMERS_OFFLINE": "1",
     }
-    log = (workdir / "bot.log").open("wb")
+    log_path = workdir / f"bot-{port}.log"
+    log = log_path.open("wb")
     process = subprocess.Popen(
         [sys.executable, "-m", "bot.cli", "run", "--host", "127.0.0.1", "--port", str(port)],
         cwd=workdir,
@@ -225,7 +226,7 @@ def start_bot(
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise SystemExit(f"smat-bot run exited early; see {workdir / 'bot.log'}")
+            raise SystemExit(f"smat-bot run exited early; see {log_path}")
         try:
             if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
                 return process
@@ -252,15 +253,18 @@ def plan(cards: list[Card], rate: float, duration: float, duplicates: float) -> 
     return clicks
 
 
-def fire(base_url: str, slack: FakeSlack, clicks: list[Click]) -> None:
-    """Send the clicks open loop at their planned times; record each acknowledgement time."""
+def fire(base_urls: list[str], slack: FakeSlack, clicks: list[Click]) -> None:
+    """Send the clicks open loop at their planned times; record each acknowledgement time.
+
+    With several bots the clicks go to each in turn, as a round-robin load balancer sends them.
+    """
     limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
     with (
         httpx.Client(timeout=30, limits=limits) as http,
         ThreadPoolExecutor(max_workers=128) as pool,
     ):
 
-        def send(click: Click) -> None:
+        def send(click: Click, base_url: str) -> None:
             payload = block_actions_payload(
                 user_id=click.user,
                 action_id="smat_approve",
@@ -285,7 +289,7 @@ def fire(base_url: str, slack: FakeSlack, clicks: list[Click]) -> None:
             delay = start + click.planned - time.perf_counter()
             if delay > 0:
                 time.sleep(delay)
-            futures.append(pool.submit(send, click))
+            futures.append(pool.submit(send, click, base_urls[len(futures) % len(base_urls)]))
         for future in futures:
             future.result()
 
@@ -368,6 +372,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=60.0, help="seconds (default 60)")
     parser.add_argument("--rate", type=float, default=50.0, help="clicks per second (default 50)")
     parser.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        help="bot processes sharing the clicks round-robin, as behind a load balancer "
+        "(PostgreSQL only; default 1)",
+    )
+    parser.add_argument(
         "--warmup",
         type=float,
         default=5.0,
@@ -393,6 +404,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
+    if args.processes < 1 or (args.processes > 1 and not args.database):
+        parser.error("--processes above 1 needs --database postgresql://… (SQLite: one process)")
 
     with (
         tempfile.TemporaryDirectory(prefix="smat-clicks-") as tmp,
@@ -404,23 +417,30 @@ def main(argv: list[str] | None = None) -> int:
         warmup_total = int(WARMUP_RATE * args.warmup)
         cards = seed(database_url, slack, warmup_total + clicks_total)
         port = _free_port()
-        process = start_bot(database_url, slack, args.classifier, workdir, port)
+        processes: list[subprocess.Popen[bytes]] = []
         try:
-            memory_ready = memory_of(process.pid)
+            urls = []
+            for _ in range(args.processes):
+                port = _free_port()
+                processes.append(start_bot(database_url, slack, args.classifier, workdir, port))
+                urls.append(f"http://127.0.0.1:{port}")
+            memory_ready = memory_of(processes[0].pid)
             warmup = plan(cards[:warmup_total], WARMUP_RATE, args.warmup, 0)
-            fire(f"http://127.0.0.1:{port}", slack, warmup)
+            fire(urls, slack, warmup)
             clicks = plan(cards[warmup_total:], args.rate, args.duration, args.duplicates)
             started = time.perf_counter()
-            fire(f"http://127.0.0.1:{port}", slack, clicks)
+            fire(urls, slack, clicks)
             elapsed = time.perf_counter() - started
             decisions = check_decisions(database_url, warmup + clicks)
-            memory_after = memory_of(process.pid)
+            memory_after = memory_of(processes[0].pid)
         finally:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
+            for process in processes:
+                process.send_signal(signal.SIGTERM)
+            for process in processes:
+                try:
+                    process.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    process.kill()
         refusals = [
             c
             for c in slack.calls("chat.postEphemeral")
@@ -457,6 +477,7 @@ def main(argv: list[str] | None = None) -> int:
         **decisions,
         "classifier": args.classifier,
         "database": database_url.split("://")[0],
+        "processes": args.processes,
         "memory_after_start": memory_ready,
         "memory_after_load": memory_after,
         "machine": (
@@ -477,7 +498,7 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"{len(clicks)} clicks ({duplicates} duplicates) at {args.rate:g}/s over "
             f"{args.duration:g} s against smat-bot run ({args.classifier}, "
-            f"{report['database']}):\n"
+            f"{report['database']}, {args.processes} process(es)):\n"
             f"  ack p50 {ack['p50']} ms, p90 {ack['p90']} ms, p99 {ack['p99']} ms, "
             f"max {ack['max']} ms; {len(failed)} failed, {report['over_3s']} over 3 s\n"
             f"  warm-up before them: {len(warmup)} clicks at {WARMUP_RATE:g}/s, ack p50 "
