@@ -268,6 +268,7 @@ def build(
                 settings,
                 EscalationService.timing_for(settings),
                 clock,
+                pacer=pacer,
             ).handlers()
         )
         handlers["slack.route_note"] = RouteNotifier(

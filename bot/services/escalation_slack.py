@@ -26,6 +26,7 @@ from bot.escalation_timing import EscalationTiming
 from bot.home import describe_age
 from bot.rendering import SlackMessage
 from bot.services.outbox import RetryLater
+from bot.services.pacing import ChannelPacer, paced_post
 from config.settings import Settings
 from storage.db import reading
 from storage.models import Escalation, Member
@@ -43,8 +44,11 @@ class EscalationPublisher:
         settings: Settings,
         timing: EscalationTiming,
         clock: Clock,
+        *,
+        pacer: ChannelPacer | None = None,
     ) -> None:
         self._sessions = sessions
+        self._pacer = pacer
         self._client = client
         self._settings = settings
         self._timing = timing
@@ -189,7 +193,11 @@ class EscalationPublisher:
     def _post(
         self, channel: str, message: SlackMessage, *, thread_ts: str | None = None
     ) -> tuple[str, str]:
-        response: Any = self._call(
+        # Paced like the triage cards: in a surge of threats Slack would refuse the posts
+        # beyond about one a second per channel (measured: bench/surge.py).
+        response: Any = paced_post(
+            self._pacer,
+            channel,
             lambda: self._client.chat_postMessage(
                 channel=channel,
                 text=message.text,
@@ -197,7 +205,7 @@ class EscalationPublisher:
                 thread_ts=thread_ts,
                 unfurl_links=False,
                 unfurl_media=False,
-            )
+            ),
         )
         return str(response["channel"]), str(response["ts"])
 

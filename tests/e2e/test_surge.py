@@ -12,7 +12,7 @@ import json
 import math
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -305,3 +305,17 @@ def test_approve_all_is_for_members_and_records_one_decision_per_comment(bot: Su
     with bot.container.sessions() as session:
         assert session.get_one(ReviewItem, third).status == "pending"
     assert bot.slack.calls("chat.postMessage", ok=False) == []
+
+
+def test_a_surge_of_threats_reaches_the_escalation_channel_at_its_pace(bot: SurgeBot) -> None:
+    threats = [
+        replace(comment, text=f"I will kill you all, number {n}")
+        for n, comment in enumerate(surge()[:20])
+    ]
+    assert bot.container.ingest().ingest(threats).new == len(threats)
+    bot.deliver_everything()
+
+    # Escalation messages share the pacer with the triage cards: Slack never refused one.
+    assert bot.slack.calls("chat.postMessage", ok=False) == []
+    channel = bot.slack.channel_id(bot.container.settings.slack.channels.escalation)
+    assert len(bot.slack.messages(channel)) == len(threats)
