@@ -10,7 +10,7 @@ from sqlalchemy.exc import DBAPIError, StatementError
 
 from bot.container import build
 from storage import migrate
-from storage.db import make_engine
+from storage.db import make_engine, reading, session_factory
 from storage.models import Account, Decision
 from tests.conftest import MakeSettings
 from tests.fakes.classifier import KeywordClassifier
@@ -47,6 +47,31 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path) -> None:
     with engine.connect() as connection:
         assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
+
+
+def test_a_reading_session_takes_no_write_lock_and_may_not_write(tmp_path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'r.db'}")
+    sessions = session_factory(engine)
+    with sessions.begin() as session:
+        session.execute(text("CREATE TABLE t (x INTEGER)"))
+        session.execute(text("INSERT INTO t VALUES (1)"))
+    writer = sessions()
+    writer.begin()
+    writer.execute(text("INSERT INTO t VALUES (2)"))  # holds SQLite's write lock from here
+    try:
+        # Not kept waiting behind the writer (this would wait out the 30-s busy timeout).
+        with reading(sessions) as session:
+            assert session.execute(text("SELECT count(*) FROM t")).scalar() == 1
+            with pytest.raises(DBAPIError, match="readonly"):
+                session.execute(text("INSERT INTO t VALUES (3)"))
+    finally:
+        writer.commit()
+    # The connection goes back to the pool able to write again.
+    with sessions.begin() as session:
+        session.execute(text("INSERT INTO t VALUES (4)"))
+    with reading(sessions) as session:
+        assert session.execute(text("SELECT count(*) FROM t")).scalar() == 3
+    engine.dispose()
 
 
 def test_decisions_are_append_only(make_settings: MakeSettings) -> None:
