@@ -98,6 +98,13 @@ class DeliveryReport:
     delivered: int = 0
     retrying: int = 0
 
+    def count(self, delivered: bool) -> None:
+        """Count one message: delivered, or rescheduled for a retry."""
+        if delivered:
+            self.delivered += 1
+        else:
+            self.retrying += 1
+
 
 def enqueue(
     session: Session,
@@ -203,10 +210,7 @@ class OutboxDispatcher:
                 message = self._claim(message_id)
                 if message is None:
                     continue  # someone else took it
-                if self._deliver(message):
-                    report.delivered += 1
-                else:
-                    report.retrying += 1
+                report.count(self._deliver(message))
             if len(due) < wanted:
                 break  # that was all that was due; what the handlers queued is for the next pass
         return report
@@ -227,10 +231,7 @@ class OutboxDispatcher:
                 _CLAIM_KEYS, {"keys": list(keys), "now": now, "lease_until": now + LEASE}
             ).all()
         for message in sorted(claimed, key=lambda m: (-m.priority, m.id)):
-            if self._deliver(message):
-                report.delivered += 1
-            else:
-                report.retrying += 1
+            report.count(self._deliver(message))
         return report
 
     def pending_count(self) -> int:

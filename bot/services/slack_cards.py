@@ -57,14 +57,14 @@ class SlackCardPublisher:
         review_item_id = int(payload["review_item_id"])
         with reading(self._sessions) as session:
             batch_step = self._batches.route(session, review_item_id) if self._batches else None
-            card = load_card(session, review_item_id) if batch_step is None else None
+            if batch_step is None:
+                card = load_card(session, review_item_id)
         if batch_step is not None:
             # Run with the session closed: it may write, and must not hold two connections.
             if batch_step():
                 return  # shown on its batch card
             with reading(self._sessions) as session:
                 card = load_card(session, review_item_id)
-        assert card is not None
         if card.status == "pending" and self._enquiry_topics:
             matches = detect_enquiries(card.text, self._enquiry_topics)
             card = replace(card, enquiry_labels=tuple(match.label for match in matches))
